@@ -1,0 +1,93 @@
+//! Configuration: Leptos.toml (site settings) plus environment variables (see `.env.example`).
+
+use std::{path::PathBuf, str::FromStr};
+
+use leptos::config::{LeptosOptions, get_config_from_str};
+use sqlx::postgres::PgConnectOptions;
+
+/// Where Leptos.toml is read from unless `PORTAL_LEPTOS_TOML` says otherwise.
+pub const DEFAULT_LEPTOS_TOML: &str = "Leptos.toml";
+
+pub struct Config {
+    pub leptos_options: LeptosOptions,
+    /// Parsed from `DATABASE_URL`; never logged (it may hold a password).
+    pub database: PgConnectOptions,
+    pub database_max_connections: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source} (set PORTAL_LEPTOS_TOML to its path)")]
+    ReadLeptosToml {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}")]
+    LeptosToml { path: PathBuf, message: String },
+    #[error(
+        "DATABASE_URL is not set: point it at PostgreSQL, or start the portal with scripts/run, \
+         which starts a local database"
+    )]
+    MissingDatabaseUrl,
+    #[error("DATABASE_URL is not a valid PostgreSQL URL")]
+    InvalidDatabaseUrl,
+    #[error("{name} must be {expected}")]
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+    },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let path = PathBuf::from(
+            std::env::var("PORTAL_LEPTOS_TOML").unwrap_or_else(|_| DEFAULT_LEPTOS_TOML.into()),
+        );
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| ConfigError::ReadLeptosToml {
+                path: path.clone(),
+                source,
+            })?;
+        let leptos_options = leptos_options_from_str(&text)
+            .map_err(|message| ConfigError::LeptosToml { path, message })?;
+
+        let url = std::env::var("DATABASE_URL").map_err(|_| ConfigError::MissingDatabaseUrl)?;
+        // The parse error could quote the URL, password included: do not pass it on.
+        let database =
+            PgConnectOptions::from_str(&url).map_err(|_| ConfigError::InvalidDatabaseUrl)?;
+        let database_max_connections =
+            parse_env("DATABASE_MAX_CONNECTIONS", 10, "a number from 1 to 1000")?;
+        if !(1..=1000).contains(&database_max_connections) {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_MAX_CONNECTIONS",
+                expected: "a number from 1 to 1000",
+            });
+        }
+        Ok(Config {
+            leptos_options,
+            database,
+            database_max_connections,
+        })
+    }
+}
+
+/// Reads Leptos.toml's text (top-level keys, as in `[package.metadata.leptos]`), with
+/// `LEPTOS_<KEY>` environment variables layered on top by leptos_config.
+pub fn leptos_options_from_str(text: &str) -> Result<LeptosOptions, String> {
+    let as_metadata = format!("[package.metadata.leptos]\n{text}");
+    get_config_from_str(&as_metadata).map_err(|e| e.to_string())
+}
+
+fn parse_env<T: FromStr>(
+    name: &'static str,
+    default: T,
+    expected: &'static str,
+) -> Result<T, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::Invalid { name, expected }),
+        Err(_) => Ok(default),
+    }
+}

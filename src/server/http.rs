@@ -1,0 +1,69 @@
+//! The router: probes, the Leptos app and its server functions, static files, and the layers
+//! every response goes through.
+
+use axum::{
+    Router,
+    http::{HeaderName, HeaderValue, Request, Response, header},
+    routing::get,
+};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::time::Duration;
+use tower_http::{
+    compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
+use tracing::Span;
+
+use super::{health, state::AppState};
+use crate::app::{App, shell};
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+
+    let app = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new());
+    with_security_headers(app)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    // The path only: query strings and headers (cookies) stay out of the logs.
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(|response: &Response<_>, latency: Duration, _span: &Span| {
+                    tracing::info!(
+                        status = response.status().as_u16(),
+                        latency_us = latency.as_micros() as u64,
+                        "response"
+                    );
+                }),
+        )
+        .with_state(state)
+}
+
+/// Baseline headers on every response (a handler may set its own first).
+fn with_security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    const HEADERS: [(HeaderName, &str); 4] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+        ),
+    ];
+    HEADERS.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}

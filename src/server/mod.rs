@@ -1,0 +1,117 @@
+//! Everything that runs only on the server: configuration, start-up, HTTP plumbing.
+
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod state;
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use tracing_subscriber::EnvFilter;
+
+use crate::error::AppError;
+use config::Config;
+use state::AppState;
+
+/// Why the server could not start. Each message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error("cannot connect to the database: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Config → telemetry → pool → migrations → router → serve until SIGINT/SIGTERM.
+pub async fn run() -> Result<(), StartupError> {
+    let config = Config::from_env()?;
+    init_tracing();
+
+    let pool = connect(&config).await?;
+    sqlx::migrate!().run(&pool).await?;
+    tracing::info!("database schema is up to date");
+
+    let addr = config.leptos_options.site_addr;
+    let state = AppState {
+        leptos_options: config.leptos_options,
+        pool,
+    };
+    let app = http::router(state.clone());
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Listen { addr, source })?;
+    tracing::info!("listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartupError::Serve)?;
+
+    state.pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: `info`).
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // A second call (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn connect(config: &Config) -> Result<sqlx::PgPool, StartupError> {
+    PgPoolOptions::new()
+        .max_connections(config.database_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(config.database.clone())
+        .await
+        .map_err(StartupError::Database)
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Logs an unexpected error with its whole cause chain and returns the generic error the
+/// customer sees. `doing` says what failed, e.g. "reading the system status".
+pub fn internal_error(doing: &str, error: &(dyn std::error::Error + 'static)) -> AppError {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "{doing} failed");
+    AppError::Internal
+}

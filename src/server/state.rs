@@ -1,0 +1,26 @@
+use axum::extract::FromRef;
+use leptos::prelude::*;
+use sqlx::PgPool;
+
+use crate::error::AppError;
+
+/// Shared by every handler and server function (leptos_axum provides it as context).
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state, from inside a server function or a component rendered on the server.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}

@@ -1,0 +1,99 @@
+//! "System status": the portal asks Postgres how it is, from the server and from the browser.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What the database says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub server_version: String,
+    /// Latest applied migration, if any.
+    pub schema_version: Option<i64>,
+    pub database_time: DateTime<Utc>,
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_status() -> Result<StatusReport, AppError> {
+    let state = crate::server::state::app_state()?;
+    db::read(&state.pool)
+        .await
+        .map_err(|e| crate::server::internal_error("reading the system status", &e))
+}
+
+#[cfg(feature = "ssr")]
+pub mod db {
+    use super::StatusReport;
+
+    pub async fn read(db: impl sqlx::PgExecutor<'_>) -> Result<StatusReport, sqlx::Error> {
+        sqlx::query_as!(
+            StatusReport,
+            r#"SELECT current_setting('server_version') AS "server_version!",
+                      (SELECT max(version) FROM _sqlx_migrations) AS schema_version,
+                      clock_timestamp() AS "database_time!""#
+        )
+        .fetch_one(db)
+        .await
+    }
+}
+
+#[component]
+pub fn StatusPage() -> impl IntoView {
+    let check = ServerAction::<GetStatus>::new();
+    let first = Resource::new(|| (), |_| get_status());
+
+    view! {
+        <Title text="System status · Customer Portal" />
+        <h1>"System status"</h1>
+        <section aria-labelledby="database-heading">
+            <h2 id="database-heading">"Database"</h2>
+            <Suspense fallback=|| view! { <p>"Checking…"</p> }>
+                {move || match check.value().get() {
+                    Some(latest) => report(latest).into_any(),
+                    None => Suspend::new(async move { report(first.await) }).into_any(),
+                }}
+            </Suspense>
+            <ActionForm action=check>
+                <button type="submit" disabled=move || check.pending().get()>
+                    "Check again"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+fn report(result: Result<StatusReport, AppError>) -> impl IntoView {
+    match result {
+        Ok(status) => {
+            let schema = status
+                .schema_version
+                .map_or_else(|| "none".to_owned(), |v| v.to_string());
+            view! {
+                <dl class="facts" aria-live="polite">
+                    <dt>"State"</dt>
+                    <dd>"Connected"</dd>
+                    <dt>"PostgreSQL"</dt>
+                    <dd>{status.server_version}</dd>
+                    <dt>"Schema version"</dt>
+                    <dd>{schema}</dd>
+                    <dt>"Checked at"</dt>
+                    <dd>
+                        <time datetime=status.database_time.to_rfc3339()>
+                            {status.database_time.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()}
+                        </time>
+                    </dd>
+                </dl>
+            }
+            .into_any()
+        }
+        Err(error) => view! {
+            <p class="error" role="alert">
+                {error.to_string()}
+            </p>
+        }
+        .into_any(),
+    }
+}
