@@ -1,14 +1,26 @@
-//! The portal's shell: document, header with the tabs, routes.
+//! The portal's shell: document, header (organization, environment switcher, tabs, sign out),
+//! routes.
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
-    components::{A, Redirect, Route, Router, Routes},
+    components::{A, Route, Router, Routes},
     path,
 };
 
-use crate::status::StatusPage;
+use crate::{
+    accounts::views::{SignInPage, SignUpPage},
+    environments::{
+        Shell, get_shell,
+        views::{
+            ApiSecretsPage, EnvironmentSwitcher, EnvironmentsChanged, EnvironmentsPage,
+            current_environment_id,
+        },
+    },
+    error::AppError,
+    status::StatusPage,
+};
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -38,36 +50,90 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
 
+    let changed = RwSignal::new(0u32);
+    provide_context(EnvironmentsChanged(changed));
+    let shell: Resource<Result<Option<Shell>, AppError>> =
+        Resource::new(move || changed.get(), |_| get_shell());
+    provide_context(shell);
+
+    // Every page is rendered whole before it is sent (SsrMode::Async): its data is in the HTML
+    // where it belongs, so the page is right before the WASM loads and without JavaScript
+    // (out-of-order streaming needs a script), and a missing environment can still set 404.
     view! {
         <Router>
             <a class="skip-link" href="#main">
                 "Skip to content"
             </a>
-            <header class="site-header">
-                <a class="brand" href="/">
-                    "Customer Portal"
-                </a>
-                <nav aria-label="Portal">
-                    <ul class="tabs">
-                        <li>
-                            <A href="/api-secrets">"API secrets"</A>
-                        </li>
-                    </ul>
-                </nav>
-            </header>
+            <Header shell />
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=|| view! { <Redirect path="/api-secrets" /> } />
-                    <Route path=path!("/api-secrets") view=ApiSecretsPage />
-                    // In order: the data is in the HTML where it belongs, so the page is right without
-                    // JavaScript (out-of-order streaming needs a script to place it).
-                    <Route path=path!("/status") view=StatusPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async />
+                    <Route path=path!("/environments") view=EnvironmentsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/environments/:id/api-secrets")
+                        view=ApiSecretsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">
                 <A href="/status">"System status"</A>
             </footer>
         </Router>
+    }
+}
+
+#[component]
+fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
+    let current = current_environment_id();
+    view! {
+        <header class="site-header">
+            // "/" is answered by the server (a redirect), not by the client-side router.
+            <a class="brand" href="/" rel="external">
+                "Customer Portal"
+            </a>
+            <Transition>
+                {move || Suspend::new(async move {
+                    shell
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|shell| {
+                            // The environment in the URL if it is one of ours, else the first.
+                            let ours: Vec<_> = shell.environments.iter().map(|e| e.id).collect();
+                            let first = ours.first().copied();
+                            let tab_env = move || {
+                                current.get().filter(|id| ours.contains(id)).or(first)
+                            };
+                            let environments = shell.environments.clone();
+                            view! {
+                                <span class="organization">{shell.account.organization_name.clone()}</span>
+                                <EnvironmentSwitcher environments />
+                                <nav aria-label="Portal">
+                                    <ul class="tabs">
+                                        <li>
+                                            <A href=move || {
+                                                tab_env()
+                                                    .map(|id| format!("/environments/{id}/api-secrets"))
+                                                    .unwrap_or_else(|| "/environments".into())
+                                            }>"API secrets"</A>
+                                        </li>
+                                        <li>
+                                            <A href="/environments" exact=true>"Environments"</A>
+                                        </li>
+                                    </ul>
+                                </nav>
+                                <form class="sign-out" method="post" action="/sign-out">
+                                    <span class="who">{shell.account.email.clone()}</span>
+                                    <button type="submit" class="secondary">"Sign out"</button>
+                                </form>
+                            }
+                        })
+                })}
+            </Transition>
+        </header>
     }
 }
 
@@ -82,19 +148,7 @@ fn mark_hydrated() {
 }
 
 #[component]
-fn ApiSecretsPage() -> impl IntoView {
-    view! {
-        <Title text="API secrets · Customer Portal" />
-        <h1>"API secrets"</h1>
-        <p>
-            "API secrets authenticate your REST API calls and sign the webhooks we send you. "
-            "Keep them in a safe place."
-        </p>
-    }
-}
-
-#[component]
-fn NotFound() -> impl IntoView {
+pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
@@ -103,7 +157,7 @@ fn NotFound() -> impl IntoView {
         <Title text="Page not found · Customer Portal" />
         <h1>"Page not found"</h1>
         <p>
-            <a href="/api-secrets">"Go to API secrets"</a>
+            <a href="/" rel="external">"Go to the portal's home"</a>
         </p>
     }
 }

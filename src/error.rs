@@ -12,6 +12,9 @@ pub enum AppError {
     /// The input broke a rule; the message says which, in the customer's words.
     #[error("{0}")]
     Invalid(String),
+    /// Nobody is signed in (or the session ended).
+    #[error("Your session has ended. Sign in again.")]
+    Unauthorized,
     /// Missing, or belonging to someone else: the two are indistinguishable on purpose.
     #[error("Not found.")]
     NotFound,
@@ -31,6 +34,7 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::Invalid(_) => 422,
+            AppError::Unauthorized => 401,
             AppError::NotFound => 404,
             AppError::BadRequest => 400,
             AppError::Network => 503,

@@ -1,7 +1,9 @@
 //! The Customer Portal's "API secrets" tab: one crate, built twice by cargo-leptos, as the
 //! server (feature `ssr`) and as the WASM that hydrates its pages (feature `hydrate`).
 
+pub mod accounts;
 pub mod app;
+pub mod environments;
 pub mod error;
 pub mod status;
 

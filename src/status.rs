@@ -16,7 +16,7 @@ pub struct StatusReport {
     pub database_time: DateTime<Utc>,
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "get_status")]
 pub async fn get_status() -> Result<StatusReport, AppError> {
     let state = crate::server::state::app_state()?;
     db::read(&state.pool)
@@ -27,13 +27,14 @@ pub async fn get_status() -> Result<StatusReport, AppError> {
 #[cfg(feature = "ssr")]
 pub mod db {
     use super::StatusReport;
+    use chrono::{DateTime, Utc};
 
     pub async fn read(db: impl sqlx::PgExecutor<'_>) -> Result<StatusReport, sqlx::Error> {
         sqlx::query_as!(
             StatusReport,
             r#"SELECT current_setting('server_version') AS "server_version!",
                       (SELECT max(version) FROM _sqlx_migrations) AS schema_version,
-                      clock_timestamp() AS "database_time!""#
+                      clock_timestamp() AS "database_time!: DateTime<Utc>""#
         )
         .fetch_one(db)
         .await

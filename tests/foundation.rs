@@ -2,23 +2,18 @@
 //! status server function's query, and the configuration rules.
 #![cfg(feature = "ssr")]
 
+mod common;
+
 use axum::{
     body::Body,
     http::{Request, StatusCode, header},
 };
 use http_body_util::BodyExt;
-use portal::server::{config::leptos_options_from_str, http::router, state::AppState};
+use portal::server::{http::router, state::AppState};
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tower::ServiceExt;
 
-fn state(pool: PgPool) -> AppState {
-    let leptos_options =
-        leptos_options_from_str(include_str!("../Leptos.toml")).expect("Leptos.toml is valid");
-    AppState {
-        leptos_options,
-        pool,
-    }
-}
+use common::state;
 
 async fn get(state: AppState, uri: &str, headers: &[(&str, &str)]) -> axum::response::Response {
     let mut request = Request::get(uri);
@@ -89,21 +84,26 @@ async fn every_response_carries_the_baseline_security_headers(pool: PgPool) {
 
 #[sqlx::test]
 async fn pages_are_server_rendered_and_compressed(pool: PgPool) {
-    let response = get(state(pool.clone()), "/api-secrets", &[]).await;
+    let response = get(state(pool.clone()), "/sign-in", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = text(response).await;
-    assert!(html.contains("<h1>API secrets"), "{html}");
+    assert!(html.contains("<h1>Sign in"), "{html}");
     assert!(html.contains("Customer Portal"));
 
-    let response = get(state(pool), "/api-secrets", &[("accept-encoding", "br")]).await;
+    let response = get(state(pool), "/sign-in", &[("accept-encoding", "br")]).await;
     assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
 }
 
 #[sqlx::test]
-async fn an_unknown_page_is_a_404_page(pool: PgPool) {
-    let response = get(state(pool), "/no-such-page", &[]).await;
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert!(text(response).await.contains("Page not found"));
+async fn an_unknown_page_is_a_404_page_for_customers_and_a_sign_in_for_visitors(pool: PgPool) {
+    let mut client = common::Client::new(pool);
+    let visitor = client.get("/no-such-page").await;
+    assert_eq!(visitor.status, StatusCode::SEE_OTHER);
+    assert_eq!(visitor.location(), "/sign-in?next=/no-such-page");
+    client.sign_up("ada@example.com", "Acme").await;
+    let customer = client.get("/no-such-page").await;
+    assert_eq!(customer.status, StatusCode::NOT_FOUND);
+    assert!(customer.body.contains("Page not found"));
 }
 
 #[sqlx::test]

@@ -13,6 +13,8 @@ pub struct Config {
     /// Parsed from `DATABASE_URL`; never logged (it may hold a password).
     pub database: PgConnectOptions,
     pub database_max_connections: u32,
+    /// `PORTAL_SECURE_COOKIES`; defaults to true in PROD, false in DEV (plain http on loopback).
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,10 +65,13 @@ impl Config {
                 expected: "a number from 1 to 1000",
             });
         }
+        let production = leptos_options.env == leptos::config::Env::PROD;
+        let secure_cookies = parse_env("PORTAL_SECURE_COOKIES", production, "true or false")?;
         Ok(Config {
             leptos_options,
             database,
             database_max_connections,
+            secure_cookies,
         })
     }
 }

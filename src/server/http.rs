@@ -4,7 +4,8 @@
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, Request, Response, header},
-    routing::get,
+    middleware,
+    routing::{get, post},
 };
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::time::Duration;
@@ -13,18 +14,33 @@ use tower_http::{
 };
 use tracing::Span;
 
-use super::{health, state::AppState};
-use crate::app::{App, shell};
+use super::{csrf, health, state::AppState};
+use crate::{
+    accounts::{handlers, session},
+    app::{App, shell},
+};
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
 
+    let sessions = session::layer(session::store(state.pool.clone()), state.secure_cookies);
+
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/", get(handlers::home))
+        .route("/api-secrets", get(handlers::home))
+        .route("/sign-up", post(handlers::sign_up))
+        .route("/sign-in", post(handlers::sign_in))
+        .route("/sign-out", post(handlers::sign_out))
+        .route("/environments/switch", get(handlers::switch_environment))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Inner to outer: who is signed in, sessions, CSRF, compression.
+        .layer(middleware::from_fn_with_state(state.clone(), session::gate))
+        .layer(sessions)
+        .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(CompressionLayer::new());
     with_security_headers(app)
         .layer(

@@ -1,6 +1,7 @@
 //! Everything that runs only on the server: configuration, start-up, HTTP plumbing.
 
 pub mod config;
+pub mod csrf;
 pub mod health;
 pub mod http;
 pub mod state;
@@ -45,13 +46,16 @@ pub async fn run() -> Result<(), StartupError> {
     let state = AppState {
         leptos_options: config.leptos_options,
         pool,
+        secure_cookies: config.secure_cookies,
     };
     let app = http::router(state.clone());
+    tokio::spawn(janitor(state.pool.clone()));
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartupError::Listen { addr, source })?;
     tracing::info!("listening on http://{addr}");
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -60,6 +64,22 @@ pub async fn run() -> Result<(), StartupError> {
     state.pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Deletes expired sessions and sign-in failures older than the throttling window, every minute.
+async fn janitor(pool: sqlx::PgPool) {
+    use tower_sessions::ExpiredDeletion;
+    let store = crate::accounts::session::store(pool.clone());
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!(error = %e, "deleting expired sessions failed");
+        }
+        if let Err(e) = crate::accounts::throttle::prune(&pool).await {
+            tracing::warn!(error = %e, "pruning old sign-in failures failed");
+        }
+    }
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: `info`).
@@ -102,6 +122,28 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// Sets the HTTP status of the server function's (or page's) response to the error's, and
+/// returns the error: `Err(fail(AppError::NotFound))`. A plain HTML form post (no JavaScript)
+/// keeps the redirect back to its page that Leptos answers it with.
+pub fn fail(error: AppError) -> AppError {
+    use leptos::prelude::use_context;
+    let html_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts.method == axum::http::Method::POST
+            && parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+    });
+    if !html_form_post
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = axum::http::StatusCode::from_u16(error.status_code())
+    {
+        response.set_status(status);
+    }
+    error
+}
+
 /// Logs an unexpected error with its whole cause chain and returns the generic error the
 /// customer sees. `doing` says what failed, e.g. "reading the system status".
 pub fn internal_error(doing: &str, error: &(dyn std::error::Error + 'static)) -> AppError {
@@ -113,5 +155,5 @@ pub fn internal_error(doing: &str, error: &(dyn std::error::Error + 'static)) ->
         source = cause.source();
     }
     tracing::error!(error = %chain, "{doing} failed");
-    AppError::Internal
+    fail(AppError::Internal)
 }

@@ -9,6 +9,8 @@ use crate::error::AppError;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
+    /// Session cookies get `Secure` (and the `__Host-` prefix): the portal is served over https.
+    pub secure_cookies: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {

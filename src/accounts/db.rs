@@ -1,0 +1,117 @@
+//! Accounts' SQL. Functions take an executor or a transaction so callers compose them into one
+//! transaction per action.
+
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::Email;
+
+/// The first environment of every new organization.
+pub const FIRST_ENVIRONMENT: &str = "Production";
+
+#[derive(Debug)]
+pub enum SignUpError {
+    EmailTaken,
+    Db(sqlx::Error),
+}
+
+pub struct NewAccount {
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    pub environment_id: Uuid,
+}
+
+/// Creates the user, their organization (they own it) and its "Production" environment, in the
+/// caller's transaction.
+pub async fn create_account(
+    tx: &mut PgConnection,
+    email: &Email,
+    password_hash: &str,
+    organization_name: &str,
+) -> Result<NewAccount, SignUpError> {
+    let user_id = sqlx::query_scalar!(
+        "INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id",
+        email.as_str(),
+        password_hash
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("users_email_key") => {
+            SignUpError::EmailTaken
+        }
+        _ => SignUpError::Db(e),
+    })?;
+    let organization_id = sqlx::query_scalar!(
+        "INSERT INTO organizations (name) VALUES ($1) RETURNING id",
+        organization_name
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(SignUpError::Db)?;
+    sqlx::query!(
+        "INSERT INTO memberships (organization_id, user_id, role) VALUES ($1, $2, 'owner')",
+        organization_id,
+        user_id
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(SignUpError::Db)?;
+    let environment_id = sqlx::query_scalar!(
+        "INSERT INTO environments (organization_id, name) VALUES ($1, $2) RETURNING id",
+        organization_id,
+        FIRST_ENVIRONMENT
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(SignUpError::Db)?;
+    Ok(NewAccount {
+        user_id,
+        organization_id,
+        environment_id,
+    })
+}
+
+pub struct Credentials {
+    pub user_id: Uuid,
+    pub password_hash: String,
+}
+
+pub async fn credentials(
+    db: impl PgExecutor<'_>,
+    email: &Email,
+) -> Result<Option<Credentials>, sqlx::Error> {
+    sqlx::query_as!(
+        Credentials,
+        "SELECT id AS user_id, password_hash FROM users WHERE email = $1",
+        email.as_str()
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Who a signed-in user is, and the organization they act for.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub email: String,
+    pub organization_id: Uuid,
+    pub organization_name: String,
+}
+
+pub async fn member(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Option<Member>, sqlx::Error> {
+    // One organization per user today; with teams, the session will name the organization.
+    sqlx::query_as!(
+        Member,
+        r#"SELECT u.id AS user_id, u.email, o.id AS organization_id, o.name AS organization_name
+             FROM users u
+             JOIN memberships m ON m.user_id = u.id
+             JOIN organizations o ON o.id = m.organization_id
+            WHERE u.id = $1
+            ORDER BY m.created_at
+            LIMIT 1"#,
+        user_id
+    )
+    .fetch_optional(db)
+    .await
+}

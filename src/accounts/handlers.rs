@@ -1,0 +1,269 @@
+//! The account forms' POST handlers. They are plain HTML form posts, so signing up, in and out
+//! works before the WASM loads and with JavaScript disabled; a failure renders the same page
+//! again with the message, the HTTP status that goes with it, and what was typed (never the
+//! password).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::{
+    Extension, Form,
+    body::Body,
+    extract::{ConnectInfo, Query, State},
+    http::{HeaderValue, Request, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use leptos::prelude::provide_context;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    Email, check_password, db, parse_organization_name, password, safe_next, session,
+    session::SignedIn, throttle, views::FormFeedback,
+};
+use crate::{app::shell, server::state::AppState};
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SignUpForm {
+    email: String,
+    password: String,
+    organization_name: String,
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    email: String,
+    password: String,
+}
+
+type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+fn client_ip(peer: &Peer) -> IpAddr {
+    peer.as_ref().map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(addr))| addr.ip(),
+    )
+}
+
+/// `POST /sign-up`: creates the user, their organization and its "Production" environment in
+/// one transaction, signs them in and opens that environment's API secrets tab.
+pub async fn sign_up(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<SignUpForm>,
+) -> Response {
+    let mut feedback = FormFeedback {
+        email: form.email.trim().to_owned(),
+        organization_name: form.organization_name.trim().to_owned(),
+        ..FormFeedback::default()
+    };
+    let checked = Email::parse(&form.email).and_then(|email| {
+        check_password(&form.password)?;
+        Ok((email, parse_organization_name(&form.organization_name)?))
+    });
+    let (email, organization_name) = match checked {
+        Ok(valid) => valid,
+        Err(message) => {
+            feedback.error = Some(message.to_owned());
+            return render(
+                &state,
+                "/sign-up",
+                feedback,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let outcome = async {
+        let hash = password::hash(form.password).await.map_err(internal)?;
+        let mut tx = state.pool.begin().await.map_err(internal)?;
+        let account = db::create_account(&mut tx, &email, &hash, &organization_name).await;
+        let account = match account {
+            Ok(account) => account,
+            Err(db::SignUpError::EmailTaken) => return Ok(None),
+            Err(db::SignUpError::Db(e)) => return Err(internal(e)),
+        };
+        tx.commit().await.map_err(internal)?;
+        session::sign_in(&session, account.user_id)
+            .await
+            .map_err(internal)?;
+        Ok(Some(account))
+    };
+    match outcome.await {
+        Ok(Some(account)) => Redirect::to(&format!(
+            "/environments/{}/api-secrets",
+            account.environment_id
+        ))
+        .into_response(),
+        Ok(None) => {
+            feedback.error =
+                Some("An account with this email address already exists. Sign in instead.".into());
+            render(&state, "/sign-up", feedback, StatusCode::CONFLICT).await
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /sign-in?next=…`: checks the throttle, then the password; on success rotates the
+/// session id and goes to `next` (a path on this site) or the portal's home.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    peer: Peer,
+    Query(query): Query<NextQuery>,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let next = safe_next(query.next.as_deref());
+    let mut feedback = FormFeedback {
+        email: form.email.trim().to_owned(),
+        next: query.next.clone().unwrap_or_default(),
+        ..FormFeedback::default()
+    };
+    let page = match &query.next {
+        Some(_) => format!("/sign-in?next={}", super::percent_encode(&next)),
+        None => "/sign-in".to_owned(),
+    };
+    // The same answer for an unknown email, a malformed one and a wrong password.
+    let refused = "The email address or password is not right.";
+    let Ok(email) = Email::parse(&form.email) else {
+        feedback.error = Some(refused.into());
+        return render(&state, &page, feedback, StatusCode::UNAUTHORIZED).await;
+    };
+    let ip = client_ip(&peer);
+
+    let outcome = async {
+        if let Err(wait) = throttle::check(&state.pool, &email, ip)
+            .await
+            .map_err(internal)?
+        {
+            return Ok(Err(wait));
+        }
+        let credentials = db::credentials(&state.pool, &email)
+            .await
+            .map_err(internal)?;
+        let user_id = credentials.as_ref().map(|c| c.user_id);
+        let verified = password::verify(form.password, credentials.map(|c| c.password_hash))
+            .await
+            .map_err(internal)?;
+        match (verified, user_id) {
+            (true, Some(user_id)) => {
+                throttle::clear_account(&state.pool, &email)
+                    .await
+                    .map_err(internal)?;
+                session::sign_in(&session, user_id)
+                    .await
+                    .map_err(internal)?;
+                Ok(Ok(true))
+            }
+            _ => {
+                throttle::record_failure(&state.pool, &email, ip)
+                    .await
+                    .map_err(internal)?;
+                Ok(Ok(false))
+            }
+        }
+    };
+    match outcome.await {
+        Ok(Ok(true)) => Redirect::to(&next).into_response(),
+        Ok(Ok(false)) => {
+            feedback.error = Some(refused.into());
+            render(&state, &page, feedback, StatusCode::UNAUTHORIZED).await
+        }
+        Ok(Err(throttle::RetryAfter(wait))) => {
+            let minutes = wait.as_secs().div_ceil(60);
+            feedback.error = Some(format!(
+                "Too many failed sign-ins. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ));
+            let mut response = render(&state, &page, feedback, StatusCode::TOO_MANY_REQUESTS).await;
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+            response
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /sign-out`: deletes the session server-side and expires the cookie.
+pub async fn sign_out(session: Session) -> Response {
+    match session::sign_out(&session).await {
+        Ok(()) => Redirect::to("/sign-in").into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /` and `GET /api-secrets`: the API secrets tab of the organization's first environment.
+pub async fn home(State(state): State<AppState>, SignedIn(member): SignedIn) -> Response {
+    match crate::environments::db::list(&state.pool, member.organization_id).await {
+        Ok(environments) => match environments.first() {
+            Some(first) => {
+                Redirect::to(&format!("/environments/{}/api-secrets", first.id)).into_response()
+            }
+            None => Redirect::to("/environments").into_response(),
+        },
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /environments/switch?id=…`: the environment switcher's form (works without JavaScript).
+#[derive(Deserialize)]
+pub struct SwitchQuery {
+    id: String,
+}
+
+pub async fn switch_environment(
+    State(state): State<AppState>,
+    SignedIn(member): SignedIn,
+    Query(query): Query<SwitchQuery>,
+) -> Response {
+    let Ok(id) = query.id.parse::<uuid::Uuid>() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match crate::environments::db::get(&state.pool, member.organization_id, id).await {
+        Ok(Some(environment)) => {
+            Redirect::to(&format!("/environments/{}/api-secrets", environment.id)).into_response()
+        }
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+fn internal<E: std::error::Error + 'static>(error: E) -> Response {
+    crate::server::internal_error("an account action", &error);
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side. Please try again.",
+    )
+        .into_response()
+}
+
+/// Renders the page at `uri` (server-side, whole) with the form's feedback and `status`.
+async fn render(
+    state: &AppState,
+    uri: &str,
+    feedback: FormFeedback,
+    status: StatusCode,
+) -> Response {
+    let options = state.leptos_options.clone();
+    let context_state = state.clone();
+    let handler = leptos_axum::render_app_async_with_context(
+        move || {
+            provide_context(context_state.clone());
+            provide_context(feedback.clone());
+        },
+        move || shell(options.clone()),
+    );
+    let request = match Request::get(uri).body(Body::empty()) {
+        Ok(request) => request,
+        Err(e) => return internal(e),
+    };
+    let mut response = handler(request).await;
+    *response.status_mut() = status;
+    response
+}

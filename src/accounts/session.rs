@@ -1,0 +1,172 @@
+//! Portal sessions: tower-sessions with its Postgres store (table tower_sessions.session,
+//! created by our migrations). The cookie is HttpOnly, SameSite=Lax, Secure (and `__Host-`
+//! prefixed) when served over https; the id is rotated at sign-in; a session ends after
+//! `IDLE_TIMEOUT` without use or `ABSOLUTE_TIMEOUT` after sign-in, whichever comes first;
+//! signing out deletes it from the store.
+
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::request::Parts,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
+use tower_sessions_sqlx_store::PostgresStore;
+use uuid::Uuid;
+
+use super::db::{self, Member};
+use crate::server::state::AppState;
+
+pub const IDLE_TIMEOUT: tower_sessions::cookie::time::Duration =
+    tower_sessions::cookie::time::Duration::hours(2);
+pub const ABSOLUTE_TIMEOUT: chrono::Duration = chrono::Duration::hours(12);
+const KEY: &str = "signed_in";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionUser {
+    user_id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+pub fn store(pool: PgPool) -> PostgresStore {
+    PostgresStore::new(pool)
+}
+
+pub fn layer(store: PostgresStore, secure: bool) -> SessionManagerLayer<PostgresStore> {
+    let name = if secure {
+        "__Host-portal_session"
+    } else {
+        "portal_session"
+    };
+    SessionManagerLayer::new(store)
+        .with_name(name)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT))
+}
+
+/// Starts a signed-in session under a new id (the old id, known before sign-in, dies).
+pub async fn sign_in(
+    session: &Session,
+    user_id: Uuid,
+) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session
+        .insert(
+            KEY,
+            SessionUser {
+                user_id,
+                at: chrono::Utc::now(),
+            },
+        )
+        .await
+}
+
+/// Deletes the session from the store and expires the cookie.
+pub async fn sign_out(session: &Session) -> Result<(), tower_sessions::session::Error> {
+    session.flush().await
+}
+
+/// The signed-in user's id, or None (never signed in, expired, or past the absolute limit).
+pub async fn user_id(session: &Session) -> Result<Option<Uuid>, tower_sessions::session::Error> {
+    let Some(signed_in) = session.get::<SessionUser>(KEY).await? else {
+        return Ok(None);
+    };
+    if chrono::Utc::now() - signed_in.at > ABSOLUTE_TIMEOUT {
+        session.flush().await?;
+        return Ok(None);
+    }
+    Ok(Some(signed_in.user_id))
+}
+
+/// The member the gate found for this request (server functions and server rendering).
+pub fn current_member() -> Option<Member> {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Member>().cloned())
+}
+
+/// The signed-in member, or `AppError::Unauthorized` (status 401).
+pub fn require_member() -> Result<Member, crate::error::AppError> {
+    current_member().ok_or_else(|| crate::server::fail(crate::error::AppError::Unauthorized))
+}
+
+/// Paths anyone may open. Everything else is a portal page and needs a signed-in member:
+/// denied by default, so a new page cannot be public by accident.
+fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/sign-in" | "/sign-up" | "/status" | "/healthz" | "/readyz"
+    ) || path.starts_with("/rpc/")
+        || is_asset(path)
+}
+
+fn is_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.ico"
+}
+
+/// Middleware: loads the signed-in member (if any) into the request's extensions, and sends
+/// visitors without a session who open a portal page to `/sign-in?next=<where they were going>`.
+pub async fn gate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    session: Session,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::{IntoResponse, Redirect};
+
+    let path = request.uri().path().to_owned();
+    if is_asset(&path) {
+        return next.run(request).await;
+    }
+    let member = match user_id(&session).await {
+        Ok(Some(user_id)) => match db::member(&state.pool, user_id).await {
+            Ok(member) => member,
+            Err(e) => {
+                crate::server::internal_error("loading the signed-in member", &e);
+                return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            crate::server::internal_error("reading the session", &e);
+            return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    match member {
+        Some(member) => {
+            request.extensions_mut().insert(member);
+        }
+        None if !is_public(&path) && request.method() == axum::http::Method::GET => {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map_or("/", |pq| pq.as_str())
+                .to_owned();
+            let location = format!("/sign-in?next={}", super::percent_encode(&target));
+            return Redirect::to(&location).into_response();
+        }
+        None => {}
+    }
+    next.run(request).await
+}
+
+/// The axum extractor for handlers that need a signed-in member.
+pub struct SignedIn(pub Member);
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = axum::response::Redirect;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Member>()
+            .cloned()
+            .map(SignedIn)
+            .ok_or_else(|| axum::response::Redirect::to("/sign-in"))
+    }
+}

@@ -1,0 +1,153 @@
+//! Sign-up and sign-in pages: plain HTML forms (they post to the handlers in `handlers.rs`),
+//! checked in the browser with the same rules the server applies.
+
+use leptos::{ev::SubmitEvent, html::Input, prelude::*, server::SharedValue};
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use super::{Email, check_password, parse_organization_name, percent_encode};
+
+/// What a failed form post sends back to the page: the message and what was typed (never the
+/// password). Rendered on the server and shipped to the browser with the page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormFeedback {
+    pub error: Option<String>,
+    pub email: String,
+    pub organization_name: String,
+    /// Where to go after signing in.
+    pub next: String,
+}
+
+fn use_feedback() -> FormFeedback {
+    let query = use_query_map();
+    SharedValue::new(move || {
+        use_context::<FormFeedback>().unwrap_or_else(|| FormFeedback {
+            next: query.read_untracked().get("next").unwrap_or_default(),
+            ..FormFeedback::default()
+        })
+    })
+    .into_inner()
+}
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let feedback = use_feedback();
+    let email = NodeRef::<Input>::new();
+    let password = NodeRef::<Input>::new();
+    let organization = NodeRef::<Input>::new();
+    let (error, set_error) = signal(feedback.error.clone());
+    let on_submit = move |ev: SubmitEvent| {
+        let value = |input: NodeRef<Input>| input.get().map(|i| i.value()).unwrap_or_default();
+        let checked = Email::parse(&value(email))
+            .and_then(|_| check_password(&value(password)))
+            .and_then(|()| parse_organization_name(&value(organization)).map(|_| ()));
+        if let Err(message) = checked {
+            ev.prevent_default();
+            set_error.set(Some(message.to_owned()));
+        }
+    };
+
+    view! {
+        <Title text="Sign up · Customer Portal" />
+        <div class="auth">
+            <h1>"Sign up"</h1>
+            <form method="post" action="/sign-up" on:submit=on_submit>
+                <FormError error />
+                <label for="email">"Email"</label>
+                <input
+                    id="email"
+                    name="email"
+                    type="email"
+                    autocomplete="email"
+                    required
+                    value=feedback.email
+                    node_ref=email
+                />
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="new-password"
+                    aria-describedby="password-hint"
+                    required
+                    node_ref=password
+                />
+                <p class="hint" id="password-hint">
+                    "At least 12 characters."
+                </p>
+                <label for="organization_name">"Organization name"</label>
+                <input
+                    id="organization_name"
+                    name="organization_name"
+                    type="text"
+                    autocomplete="organization"
+                    required
+                    value=feedback.organization_name
+                    node_ref=organization
+                />
+                <button type="submit">"Sign up"</button>
+            </form>
+            <p>"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
+        </div>
+    }
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let feedback = use_feedback();
+    let email = NodeRef::<Input>::new();
+    let (error, set_error) = signal(feedback.error.clone());
+    let action = if feedback.next.is_empty() {
+        "/sign-in".to_owned()
+    } else {
+        format!("/sign-in?next={}", percent_encode(&feedback.next))
+    };
+    let on_submit = move |ev: SubmitEvent| {
+        let value = email.get().map(|i| i.value()).unwrap_or_default();
+        if let Err(message) = Email::parse(&value) {
+            ev.prevent_default();
+            set_error.set(Some(message.to_owned()));
+        }
+    };
+
+    view! {
+        <Title text="Sign in · Customer Portal" />
+        <div class="auth">
+            <h1>"Sign in"</h1>
+            <form method="post" action=action on:submit=on_submit>
+                <FormError error />
+                <label for="email">"Email"</label>
+                <input
+                    id="email"
+                    name="email"
+                    type="email"
+                    autocomplete="username"
+                    required
+                    value=feedback.email
+                    node_ref=email
+                />
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                />
+                <button type="submit">"Sign in"</button>
+            </form>
+            <p>"New here? " <a href="/sign-up">"Sign up"</a></p>
+        </div>
+    }
+}
+
+#[component]
+fn FormError(error: ReadSignal<Option<String>>) -> impl IntoView {
+    view! {
+        <p class="error" role="alert" id="form-error">
+            {move || error.get()}
+        </p>
+    }
+}

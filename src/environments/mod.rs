@@ -1,0 +1,119 @@
+//! Environments: each organization's separate sets of API secrets ("Production", "Staging"…).
+
+#[cfg(feature = "ssr")]
+pub mod db;
+pub mod views;
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{accounts::Account, error::AppError};
+
+pub const NAME_MAX_CHARS: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Environment {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An environment's name: trimmed, 1 to 50 characters, no control characters.
+pub fn parse_name(input: &str) -> Result<String, &'static str> {
+    let name = input.trim();
+    match name.chars().count() {
+        0 => Err("Enter a name for the environment."),
+        n if n > NAME_MAX_CHARS => Err("The name must be at most 50 characters long."),
+        _ if name.chars().any(char::is_control) => {
+            Err("The name cannot contain control characters.")
+        }
+        _ => Ok(name.to_owned()),
+    }
+}
+
+/// What the portal's shell shows about the signed-in customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shell {
+    pub account: Account,
+    pub environments: Vec<Environment>,
+}
+
+/// The signed-in customer and their environments; `None` when nobody is signed in.
+#[server(prefix = "/rpc", endpoint = "get_shell")]
+pub async fn get_shell() -> Result<Option<Shell>, AppError> {
+    let Some(member) = crate::accounts::session::current_member() else {
+        return Ok(None);
+    };
+    let state = crate::server::state::app_state()?;
+    let environments = db::list(&state.pool, member.organization_id)
+        .await
+        .map_err(|e| crate::server::internal_error("listing environments", &e))?;
+    Ok(Some(Shell {
+        account: Account {
+            email: member.email,
+            organization_name: member.organization_name,
+        },
+        environments,
+    }))
+}
+
+/// One environment of the signed-in customer's organization.
+#[server(prefix = "/rpc", endpoint = "get_environment")]
+pub async fn get_environment(id: Uuid) -> Result<Environment, AppError> {
+    let member = crate::accounts::session::require_member()?;
+    let state = crate::server::state::app_state()?;
+    db::get(&state.pool, member.organization_id, id)
+        .await
+        .map_err(|e| crate::server::internal_error("reading an environment", &e))?
+        .ok_or_else(|| crate::server::fail(AppError::NotFound))
+}
+
+#[server(prefix = "/rpc", endpoint = "create_environment")]
+pub async fn create_environment(name: String) -> Result<Environment, AppError> {
+    let member = crate::accounts::session::require_member()?;
+    let name = parse_name(&name).map_err(|m| crate::server::fail(AppError::Invalid(m.into())))?;
+    let state = crate::server::state::app_state()?;
+    db::create(&state.pool, member.organization_id, &name)
+        .await
+        .map_err(|e| db_error("creating an environment", e))
+}
+
+#[server(prefix = "/rpc", endpoint = "rename_environment")]
+pub async fn rename_environment(id: Uuid, name: String) -> Result<Environment, AppError> {
+    let member = crate::accounts::session::require_member()?;
+    let name = parse_name(&name).map_err(|m| crate::server::fail(AppError::Invalid(m.into())))?;
+    let state = crate::server::state::app_state()?;
+    db::rename(&state.pool, member.organization_id, id, &name)
+        .await
+        .map_err(|e| db_error("renaming an environment", e))?
+        .ok_or_else(|| crate::server::fail(AppError::NotFound))
+}
+
+#[cfg(feature = "ssr")]
+fn db_error(doing: &str, error: sqlx::Error) -> AppError {
+    match &error {
+        sqlx::Error::Database(e) if e.constraint() == Some("environments_name_key") => {
+            crate::server::fail(AppError::Invalid(
+                "An environment with this name already exists.".into(),
+            ))
+        }
+        _ => crate::server::internal_error(doing, &error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("  Staging ").unwrap(), "Staging");
+        assert!(parse_name(" ").is_err());
+        assert!(parse_name(&"é".repeat(50)).is_ok());
+        assert!(parse_name(&"é".repeat(51)).is_err());
+        assert!(parse_name("a\nb").is_err());
+    }
+}

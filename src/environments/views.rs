@@ -1,0 +1,178 @@
+//! The environment's API secrets tab (filled in by the secrets feature), the environments page,
+//! and the switcher in the portal's header.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_location, use_params_map};
+use uuid::Uuid;
+
+use super::{CreateEnvironment, Environment, RenameEnvironment, Shell, get_environment};
+use crate::{app::NotFound, error::AppError};
+
+/// Bumped whenever environments change, so the header's list refreshes.
+#[derive(Clone, Copy)]
+pub struct EnvironmentsChanged(pub RwSignal<u32>);
+
+/// The environment id in the current URL (`/environments/{id}/…`), if any.
+pub fn current_environment_id() -> Memo<Option<Uuid>> {
+    let location = use_location();
+    Memo::new(move |_| {
+        let path = location.pathname.get();
+        let rest = path.strip_prefix("/environments/")?;
+        rest.split('/').next()?.parse().ok()
+    })
+}
+
+#[component]
+pub fn ApiSecretsPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<Uuid>().ok())
+    };
+    let environment = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_environment(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match environment.await {
+                    Ok(environment) => {
+                        view! {
+                            <Title text=format!("API secrets · {} · Customer Portal", environment.name) />
+                            <h1>"API secrets"</h1>
+                            <p class="lead">
+                                "Environment: " <strong>{environment.name}</strong>
+                            </p>
+                            <p>
+                                "API secrets authenticate your REST API calls and sign the webhooks we send you. "
+                                "Keep them in a safe place."
+                            </p>
+                            <p class="empty">"This environment has no API secrets yet."</p>
+                        }
+                            .into_any()
+                    }
+                    Err(AppError::NotFound) => view! { <NotFound /> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn EnvironmentsPage() -> impl IntoView {
+    let changed = expect_context::<EnvironmentsChanged>().0;
+    let create = ServerAction::<CreateEnvironment>::new();
+    let rename = ServerAction::<RenameEnvironment>::new();
+    Effect::new(move |_| {
+        if create.version().get() + rename.version().get() > 0 {
+            changed.update(|n| *n += 1);
+        }
+    });
+    let shell = expect_context::<Resource<Result<Option<Shell>, AppError>>>();
+    let create_error = move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
+    let rename_error = move || {
+        rename
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
+
+    view! {
+        <Title text="Environments · Customer Portal" />
+        <h1>"Environments"</h1>
+        <p>"Each environment has its own API secrets and webhooks."</p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let environments = shell.await.ok().flatten().map(|s| s.environments).unwrap_or_default();
+                view! {
+                    <table class="grid">
+                        <caption class="visually-hidden">"Environments"</caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"Actions"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {environments
+                                .into_iter()
+                                .map(|environment| view! { <EnvironmentRow environment rename /> })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+            })}
+        </Suspense>
+        <p class="error" role="alert">{rename_error}</p>
+        <h2>"Create an environment"</h2>
+        <ActionForm action=create attr:class="inline-form">
+            <label for="new-environment-name">"Name"</label>
+            <input id="new-environment-name" name="name" type="text" required maxlength="50" />
+            <button type="submit">"Create environment"</button>
+        </ActionForm>
+        <p class="error" role="alert">{create_error}</p>
+    }
+}
+
+#[component]
+fn EnvironmentRow(
+    environment: Environment,
+    rename: ServerAction<RenameEnvironment>,
+) -> impl IntoView {
+    let input_id = format!("rename-{}", environment.id);
+    let label = format!("New name for {}", environment.name);
+    view! {
+        <tr>
+            <th scope="row">
+                <a href=format!("/environments/{}/api-secrets", environment.id)>{environment.name.clone()}</a>
+            </th>
+            <td>
+                <ActionForm action=rename attr:class="inline-form">
+                    <input type="hidden" name="id" value=environment.id.to_string() />
+                    <label class="visually-hidden" for=input_id.clone()>{label}</label>
+                    <input id=input_id name="name" type="text" required maxlength="50" value=environment.name />
+                    <button type="submit" class="secondary">"Rename"</button>
+                </ActionForm>
+            </td>
+        </tr>
+    }
+}
+
+/// The header's environment switcher: a plain GET form, so it works without JavaScript.
+#[component]
+pub fn EnvironmentSwitcher(environments: Vec<Environment>) -> impl IntoView {
+    let current = current_environment_id();
+    view! {
+        <form class="switcher" method="get" action="/environments/switch">
+            <label for="environment-switcher">"Environment"</label>
+            <select id="environment-switcher" name="id">
+                {environments
+                    .into_iter()
+                    .map(|environment| {
+                        let id = environment.id;
+                        view! {
+                            <option value=id.to_string() selected=move || current.get() == Some(id)>
+                                {environment.name}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="submit" class="secondary">"Switch"</button>
+        </form>
+    }
+}

@@ -1,0 +1,141 @@
+//! A tiny HTTP client over the real router (no network): keeps the session cookie like a
+//! browser, and says where requests come from like a browser does.
+#![allow(dead_code)] // each test binary uses part of it
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+    response::Response,
+};
+use http_body_util::BodyExt;
+use portal::server::{config::leptos_options_from_str, http::router, state::AppState};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn state(pool: PgPool) -> AppState {
+    AppState {
+        leptos_options: leptos_options_from_str(include_str!("../../Leptos.toml")).unwrap(),
+        pool,
+        secure_cookies: false,
+    }
+}
+
+pub struct Client {
+    app: Router,
+    pub cookie: Option<String>,
+    pub ip: [u8; 4],
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+}
+
+impl Client {
+    pub fn new(pool: PgPool) -> Client {
+        Client::with_state(state(pool))
+    }
+
+    pub fn with_state(state: AppState) -> Client {
+        Client {
+            app: router(state),
+            cookie: None,
+            ip: [203, 0, 113, 7],
+        }
+    }
+
+    pub async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Reply {
+        let mut request = request.header("host", "portal.test");
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie.clone());
+        }
+        let mut request: Request<Body> = request.body(body).unwrap();
+        let peer = std::net::SocketAddr::from((self.ip, 40000));
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let response: Response = self.app.clone().oneshot(request).await.unwrap();
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let value = value.to_str().unwrap();
+            let pair = value.split(';').next().unwrap().to_owned();
+            if value.contains("Max-Age=0") || pair.ends_with('=') {
+                self.cookie = None;
+            } else {
+                self.cookie = Some(pair);
+            }
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Reply {
+        self.send(Request::get(uri), Body::empty()).await
+    }
+
+    /// A form post from one of the portal's own pages.
+    pub async fn post_form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Reply {
+        self.post_form_from(uri, fields, "same-origin").await
+    }
+
+    pub async fn post_form_from(
+        &mut self,
+        uri: &str,
+        fields: &[(&str, &str)],
+        sec_fetch_site: &str,
+    ) -> Reply {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", portal::accounts::percent_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header("sec-fetch-site", sec_fetch_site);
+        self.send(request, Body::from(body)).await
+    }
+
+    pub async fn sign_up(&mut self, email: &str, organization: &str) -> Reply {
+        self.post_form(
+            "/sign-up",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("organization_name", organization),
+            ],
+        )
+        .await
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
+        self.post_form("/sign-in", &[("email", email), ("password", password)])
+            .await
+    }
+}
+
+/// The environment id in a `/environments/{id}/api-secrets` redirect.
+pub fn environment_id(location: &str) -> uuid::Uuid {
+    location
+        .strip_prefix("/environments/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("not an environment URL: {location}"))
+}
