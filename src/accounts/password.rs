@@ -65,6 +65,12 @@ async fn limited<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(work).await?)
 }
 
+/// Computes the dummy hash ahead of the first sign-in (blocking: call from a blocking thread),
+/// so that even the first unknown-email attempt costs what the others do.
+pub fn warm_up() {
+    LazyLock::force(&DUMMY_HASH);
+}
+
 /// Hashes a new password into a PHC string.
 pub async fn hash(password: String) -> Result<String, PasswordError> {
     limited(move || hash_blocking(&password)).await?

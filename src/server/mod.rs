@@ -50,6 +50,7 @@ pub async fn run() -> Result<(), StartupError> {
     };
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone()));
+    tokio::task::spawn_blocking(crate::accounts::password::warm_up);
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
