@@ -6,7 +6,10 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{Client, PASSWORD, environment_id};
-use sqlx::PgPool;
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
 use uuid::Uuid;
 
 async fn count(pool: &PgPool, table: &str) -> i64 {
@@ -17,7 +20,11 @@ async fn count(pool: &PgPool, table: &str) -> i64 {
 }
 
 #[sqlx::test]
-async fn sign_up_creates_the_owner_the_organization_and_production(pool: PgPool) {
+async fn sign_up_creates_the_owner_the_organization_and_production(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::pool(options).await;
     let mut client = Client::new(pool.clone());
     let reply = client.sign_up("  Ada@Example.com ", "Acme").await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
@@ -60,7 +67,11 @@ async fn sign_up_creates_the_owner_the_organization_and_production(pool: PgPool)
 }
 
 #[sqlx::test]
-async fn over_https_the_cookie_is_secure_and_host_prefixed(pool: PgPool) {
+async fn over_https_the_cookie_is_secure_and_host_prefixed(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::pool(options).await;
     let mut state = common::state(pool);
     state.secure_cookies = true;
     let mut client = Client::with_state(state);
@@ -77,7 +88,11 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn bad_sign_up_input_is_refused_and_changes_nothing(pool: PgPool) {
+async fn bad_sign_up_input_is_refused_and_changes_nothing(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::pool(options).await;
     let mut client = Client::new(pool.clone());
     let short = client
         .post_form(
@@ -124,7 +139,8 @@ async fn bad_sign_up_input_is_refused_and_changes_nothing(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn a_taken_email_is_refused_in_one_transaction(pool: PgPool) {
+async fn a_taken_email_is_refused_in_one_transaction(_: PgPoolOptions, options: PgConnectOptions) {
+    let pool = common::pool(options).await;
     Client::new(pool.clone())
         .sign_up("ada@example.com", "Acme")
         .await;
@@ -138,7 +154,11 @@ async fn a_taken_email_is_refused_in_one_transaction(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn sign_in_rotates_the_session_id_and_goes_back_where_the_visitor_was(pool: PgPool) {
+async fn sign_in_rotates_the_session_id_and_goes_back_where_the_visitor_was(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::pool(options).await;
     Client::new(pool.clone())
         .sign_up("ada@example.com", "Acme")
         .await;
@@ -177,7 +197,11 @@ async fn sign_in_rotates_the_session_id_and_goes_back_where_the_visitor_was(pool
 }
 
 #[sqlx::test]
-async fn sign_in_failures_do_not_reveal_whether_the_email_is_registered(pool: PgPool) {
+async fn sign_in_failures_do_not_reveal_whether_the_email_is_registered(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::pool(options).await;
     Client::new(pool.clone())
         .sign_up("ada@example.com", "Acme")
         .await;
@@ -194,7 +218,11 @@ async fn sign_in_failures_do_not_reveal_whether_the_email_is_registered(pool: Pg
 }
 
 #[sqlx::test]
-async fn repeated_failures_are_throttled_per_account_and_per_address(pool: PgPool) {
+async fn repeated_failures_are_throttled_per_account_and_per_address(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::pool(options).await;
     Client::new(pool.clone())
         .sign_up("ada@example.com", "Acme")
         .await;
@@ -246,7 +274,8 @@ async fn repeated_failures_are_throttled_per_account_and_per_address(pool: PgPoo
 }
 
 #[sqlx::test]
-async fn sign_out_deletes_the_session_on_the_server(pool: PgPool) {
+async fn sign_out_deletes_the_session_on_the_server(_: PgPoolOptions, options: PgConnectOptions) {
+    let pool = common::pool(options).await;
     let mut client = Client::new(pool.clone());
     client.sign_up("ada@example.com", "Acme").await;
     let stolen = client.cookie.clone().unwrap();
@@ -265,7 +294,11 @@ async fn sign_out_deletes_the_session_on_the_server(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn a_session_ends_12_hours_after_sign_in_however_active(pool: PgPool) {
+async fn a_session_ends_12_hours_after_sign_in_however_active(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::pool(options).await;
     let mut client = Client::new(pool.clone());
     client.sign_up("ada@example.com", "Acme").await;
     assert_eq!(client.get("/environments").await.status, StatusCode::OK);
@@ -289,7 +322,11 @@ async fn a_session_ends_12_hours_after_sign_in_however_active(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn cross_site_posts_are_refused_before_they_do_anything(pool: PgPool) {
+async fn cross_site_posts_are_refused_before_they_do_anything(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::pool(options).await;
     Client::new(pool.clone())
         .sign_up("ada@example.com", "Acme")
         .await;
@@ -321,7 +358,11 @@ async fn cross_site_posts_are_refused_before_they_do_anything(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn environments_can_be_created_and_renamed_with_clear_errors(pool: PgPool) {
+async fn environments_can_be_created_and_renamed_with_clear_errors(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::pool(options).await;
     let mut client = Client::new(pool.clone());
     let production = environment_id(client.sign_up("ada@example.com", "Acme").await.location());
     let reply = client
@@ -359,7 +400,11 @@ async fn environments_can_be_created_and_renamed_with_clear_errors(pool: PgPool)
 }
 
 #[sqlx::test]
-async fn another_organizations_ids_behave_exactly_like_ids_that_do_not_exist(pool: PgPool) {
+async fn another_organizations_ids_behave_exactly_like_ids_that_do_not_exist(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::pool(options).await;
     let mut ada = Client::new(pool.clone());
     let adas = environment_id(ada.sign_up("ada@example.com", "Acme").await.location());
     let mut bob = Client::new(pool.clone());
