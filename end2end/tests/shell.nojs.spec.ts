@@ -58,6 +58,10 @@ test("environments are created and renamed with plain forms", async ({ page }) =
   await page.getByLabel("Name", { exact: true }).fill("Staging");
   await page.getByRole("button", { name: "Create environment" }).click();
   await expect(page.getByRole("row", { name: /Staging/ })).toBeVisible();
+  // A refused form comes back with the reason, next to the form.
+  await page.getByLabel("Name", { exact: true }).fill("Staging");
+  await page.getByRole("button", { name: "Create environment" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "already exists" })).toBeVisible();
   await page.getByLabel("New name for Staging").fill("QA");
   await page.getByRole("button", { name: "Rename" }).nth(1).click();
   await expect(page.getByRole("row", { name: /QA/ })).toBeVisible();
