@@ -1,7 +1,6 @@
 //! Environments' SQL. Every query is scoped by the organization: an id from another
 //! organization finds nothing, exactly like an id that does not exist.
 
-use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
@@ -13,7 +12,7 @@ pub async fn list(
 ) -> Result<Vec<Environment>, sqlx::Error> {
     sqlx::query_as!(
         Environment,
-        r#"SELECT id, name, created_at AS "created_at: DateTime<Utc>" FROM environments
+        r#"SELECT id, name FROM environments
           WHERE organization_id = $1 ORDER BY created_at, name"#,
         organization_id
     )
@@ -28,7 +27,7 @@ pub async fn get(
 ) -> Result<Option<Environment>, sqlx::Error> {
     sqlx::query_as!(
         Environment,
-        r#"SELECT id, name, created_at AS "created_at: DateTime<Utc>" FROM environments WHERE id = $1 AND organization_id = $2"#,
+        r#"SELECT id, name FROM environments WHERE id = $1 AND organization_id = $2"#,
         id,
         organization_id
     )
@@ -44,7 +43,7 @@ pub async fn create(
     sqlx::query_as!(
         Environment,
         r#"INSERT INTO environments (organization_id, name) VALUES ($1, $2)
-         RETURNING id, name, created_at AS "created_at: DateTime<Utc>""#,
+         RETURNING id, name"#,
         organization_id,
         name
     )
@@ -61,7 +60,7 @@ pub async fn rename(
     sqlx::query_as!(
         Environment,
         r#"UPDATE environments SET name = $3 WHERE id = $1 AND organization_id = $2
-         RETURNING id, name, created_at AS "created_at: DateTime<Utc>""#,
+         RETURNING id, name"#,
         id,
         organization_id,
         name

@@ -4,7 +4,6 @@
 pub mod db;
 pub mod views;
 
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -18,7 +17,6 @@ pub const NAME_MAX_CHARS: usize = 50;
 pub struct Environment {
     pub id: Uuid,
     pub name: String,
-    pub created_at: DateTime<Utc>,
 }
 
 /// An environment's name: trimmed, 1 to 50 characters, no control characters.

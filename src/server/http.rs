@@ -7,8 +7,8 @@ use axum::{
     middleware,
     routing::{get, post},
 };
-use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::time::Duration;
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use std::{sync::OnceLock, time::Duration};
 use tower_http::{
     compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
 };
@@ -20,8 +20,16 @@ use crate::{
     app::{App, shell},
 };
 
+/// The app's routes, generated once per process. Generating them renders the app with resource
+/// loading suppressed process-wide, which would stall any page being rendered at that moment
+/// (leptos-rs/leptos#4773): the server builds one router, but tests build many, concurrently.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
 
     let sessions = session::layer(session::store(state.pool.clone()), state.secure_cookies);
