@@ -6,10 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{Client, PASSWORD, environment_id};
-use sqlx::{
-    PgPool,
-    postgres::{PgConnectOptions, PgPoolOptions},
-};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 async fn count(pool: &PgPool, table: &str) -> i64 {
@@ -20,11 +17,7 @@ async fn count(pool: &PgPool, table: &str) -> i64 {
 }
 
 #[sqlx::test]
-async fn sign_up_creates_the_owner_the_organization_and_production(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn sign_up_creates_the_owner_the_organization_and_production(pool: PgPool) {
     let mut client = Client::new(pool.clone());
     let reply = client.sign_up("  Ada@Example.com ", "Acme").await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
@@ -67,11 +60,7 @@ async fn sign_up_creates_the_owner_the_organization_and_production(
 }
 
 #[sqlx::test]
-async fn over_https_the_cookie_is_secure_and_host_prefixed(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn over_https_the_cookie_is_secure_and_host_prefixed(pool: PgPool) {
     let mut state = common::state(pool);
     state.secure_cookies = true;
     let mut client = Client::with_state(state);
@@ -88,11 +77,7 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed(
 }
 
 #[sqlx::test]
-async fn bad_sign_up_input_is_refused_and_changes_nothing(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn bad_sign_up_input_is_refused_and_changes_nothing(pool: PgPool) {
     let mut client = Client::new(pool.clone());
     let short = client
         .post_form(
@@ -139,8 +124,7 @@ async fn bad_sign_up_input_is_refused_and_changes_nothing(
 }
 
 #[sqlx::test]
-async fn a_taken_email_is_refused_in_one_transaction(_: PgPoolOptions, options: PgConnectOptions) {
-    let pool = common::pool(options).await;
+async fn a_taken_email_is_refused_in_one_transaction(pool: PgPool) {
     Client::new(pool.clone())
         .sign_up("ada@example.com", "Acme")
         .await;
@@ -154,11 +138,7 @@ async fn a_taken_email_is_refused_in_one_transaction(_: PgPoolOptions, options: 
 }
 
 #[sqlx::test]
-async fn sign_in_rotates_the_session_id_and_goes_back_where_the_visitor_was(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn sign_in_rotates_the_session_id_and_goes_back_where_the_visitor_was(pool: PgPool) {
     Client::new(pool.clone())
         .sign_up("ada@example.com", "Acme")
         .await;
@@ -197,11 +177,7 @@ async fn sign_in_rotates_the_session_id_and_goes_back_where_the_visitor_was(
 }
 
 #[sqlx::test]
-async fn sign_in_failures_do_not_reveal_whether_the_email_is_registered(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn sign_in_failures_do_not_reveal_whether_the_email_is_registered(pool: PgPool) {
     Client::new(pool.clone())
         .sign_up("ada@example.com", "Acme")
         .await;
@@ -218,11 +194,7 @@ async fn sign_in_failures_do_not_reveal_whether_the_email_is_registered(
 }
 
 #[sqlx::test]
-async fn repeated_failures_are_throttled_per_account_and_per_address(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn repeated_failures_are_throttled_per_account_and_per_address(pool: PgPool) {
     Client::new(pool.clone())
         .sign_up("ada@example.com", "Acme")
         .await;
@@ -274,8 +246,7 @@ async fn repeated_failures_are_throttled_per_account_and_per_address(
 }
 
 #[sqlx::test]
-async fn sign_out_deletes_the_session_on_the_server(_: PgPoolOptions, options: PgConnectOptions) {
-    let pool = common::pool(options).await;
+async fn sign_out_deletes_the_session_on_the_server(pool: PgPool) {
     let mut client = Client::new(pool.clone());
     client.sign_up("ada@example.com", "Acme").await;
     let stolen = client.cookie.clone().unwrap();
@@ -294,11 +265,7 @@ async fn sign_out_deletes_the_session_on_the_server(_: PgPoolOptions, options: P
 }
 
 #[sqlx::test]
-async fn a_session_ends_12_hours_after_sign_in_however_active(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn a_session_ends_12_hours_after_sign_in_however_active(pool: PgPool) {
     let mut client = Client::new(pool.clone());
     client.sign_up("ada@example.com", "Acme").await;
     assert_eq!(client.get("/environments").await.status, StatusCode::OK);
@@ -322,11 +289,7 @@ async fn a_session_ends_12_hours_after_sign_in_however_active(
 }
 
 #[sqlx::test]
-async fn cross_site_posts_are_refused_before_they_do_anything(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn cross_site_posts_are_refused_before_they_do_anything(pool: PgPool) {
     Client::new(pool.clone())
         .sign_up("ada@example.com", "Acme")
         .await;
@@ -358,11 +321,7 @@ async fn cross_site_posts_are_refused_before_they_do_anything(
 }
 
 #[sqlx::test]
-async fn environments_can_be_created_and_renamed_with_clear_errors(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn environments_can_be_created_and_renamed_with_clear_errors(pool: PgPool) {
     let mut client = Client::new(pool.clone());
     let production = environment_id(client.sign_up("ada@example.com", "Acme").await.location());
     let reply = client
@@ -400,11 +359,7 @@ async fn environments_can_be_created_and_renamed_with_clear_errors(
 }
 
 #[sqlx::test]
-async fn another_organizations_ids_behave_exactly_like_ids_that_do_not_exist(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn another_organizations_ids_behave_exactly_like_ids_that_do_not_exist(pool: PgPool) {
     let mut ada = Client::new(pool.clone());
     let adas = environment_id(ada.sign_up("ada@example.com", "Acme").await.location());
     let mut bob = Client::new(pool.clone());

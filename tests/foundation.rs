@@ -10,7 +10,7 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use portal::server::{http::router, state::AppState};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, postgres::PgPoolOptions};
 use tower::ServiceExt;
 
 use common::state;
@@ -32,27 +32,21 @@ async fn text(response: axum::response::Response) -> String {
 }
 
 #[sqlx::test]
-async fn healthz_answers_ok(_: PgPoolOptions, options: PgConnectOptions) {
-    let pool = common::pool(options).await;
+async fn healthz_answers_ok(pool: PgPool) {
     let response = get(state(pool), "/healthz", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(text(response).await, "ok");
 }
 
 #[sqlx::test]
-async fn readyz_is_ready_when_the_database_answers(_: PgPoolOptions, options: PgConnectOptions) {
-    let pool = common::pool(options).await;
+async fn readyz_is_ready_when_the_database_answers(pool: PgPool) {
     let response = get(state(pool), "/readyz", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(text(response).await, r#"{"status":"ready"}"#);
 }
 
 #[sqlx::test]
-async fn readyz_is_503_with_a_reason_when_the_database_is_unreachable(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn readyz_is_503_with_a_reason_when_the_database_is_unreachable(pool: PgPool) {
     // A pool whose server does not exist: nothing listens on this socket directory.
     let dead = PgPoolOptions::new()
         .acquire_timeout(std::time::Duration::from_millis(500))
@@ -68,11 +62,7 @@ async fn readyz_is_503_with_a_reason_when_the_database_is_unreachable(
 }
 
 #[sqlx::test]
-async fn every_response_carries_the_baseline_security_headers(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn every_response_carries_the_baseline_security_headers(pool: PgPool) {
     for uri in ["/healthz", "/api-secrets", "/no-such-page"] {
         let response = get(state(pool.clone()), uri, &[]).await;
         let headers = response.headers();
@@ -93,8 +83,7 @@ async fn every_response_carries_the_baseline_security_headers(
 }
 
 #[sqlx::test]
-async fn pages_are_server_rendered_and_compressed(_: PgPoolOptions, options: PgConnectOptions) {
-    let pool = common::pool(options).await;
+async fn pages_are_server_rendered_and_compressed(pool: PgPool) {
     let response = get(state(pool.clone()), "/sign-in", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = text(response).await;
@@ -106,11 +95,7 @@ async fn pages_are_server_rendered_and_compressed(_: PgPoolOptions, options: PgC
 }
 
 #[sqlx::test]
-async fn an_unknown_page_is_a_404_page_for_customers_and_a_sign_in_for_visitors(
-    _: PgPoolOptions,
-    options: PgConnectOptions,
-) {
-    let pool = common::pool(options).await;
+async fn an_unknown_page_is_a_404_page_for_customers_and_a_sign_in_for_visitors(pool: PgPool) {
     let mut client = common::Client::new(pool);
     let visitor = client.get("/no-such-page").await;
     assert_eq!(visitor.status, StatusCode::SEE_OTHER);
@@ -122,8 +107,7 @@ async fn an_unknown_page_is_a_404_page_for_customers_and_a_sign_in_for_visitors(
 }
 
 #[sqlx::test]
-async fn the_status_page_renders_what_postgres_says(_: PgPoolOptions, options: PgConnectOptions) {
-    let pool = common::pool(options).await;
+async fn the_status_page_renders_what_postgres_says(pool: PgPool) {
     let version: String = sqlx::query_scalar("SHOW server_version")
         .fetch_one(&pool)
         .await
@@ -136,8 +120,7 @@ async fn the_status_page_renders_what_postgres_says(_: PgPoolOptions, options: P
 }
 
 #[sqlx::test]
-async fn the_status_query_reports_the_applied_schema(_: PgPoolOptions, options: PgConnectOptions) {
-    let pool = common::pool(options).await;
+async fn the_status_query_reports_the_applied_schema(pool: PgPool) {
     let report = portal::status::db::read(&pool).await.unwrap();
     let latest = sqlx::migrate!().iter().map(|m| m.version).max();
     assert_eq!(report.schema_version, latest);

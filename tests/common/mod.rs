@@ -15,18 +15,6 @@ use tower::ServiceExt;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// The test's own pool on the database `#[sqlx::test]` created (and migrated) for it. Tests take
-/// `PgConnectOptions` rather than sqlx's shared test pool, which can starve when several tests
-/// each need more than one connection at once (launchbadge/sqlx#2567).
-pub async fn pool(options: sqlx::postgres::PgConnectOptions) -> PgPool {
-    sqlx::postgres::PgPoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(std::time::Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .expect("connect to the test database")
-}
-
 pub fn state(pool: PgPool) -> AppState {
     AppState {
         leptos_options: leptos_options_from_str(include_str!("../../Leptos.toml")).unwrap(),
