@@ -54,16 +54,7 @@ pub fn SignUpPage() -> impl IntoView {
             <h1>"Sign up"</h1>
             <form method="post" action="/sign-up" on:submit=on_submit>
                 <FormError error />
-                <label for="email">"Email"</label>
-                <input
-                    id="email"
-                    name="email"
-                    type="email"
-                    autocomplete="email"
-                    required
-                    value=feedback.email
-                    node_ref=email
-                />
+                <EmailField value=feedback.email node_ref=email autocomplete="email" />
                 <label for="password">"Password"</label>
                 <input
                     id="password"
@@ -118,16 +109,7 @@ pub fn SignInPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             <form method="post" action=action on:submit=on_submit>
                 <FormError error />
-                <label for="email">"Email"</label>
-                <input
-                    id="email"
-                    name="email"
-                    type="email"
-                    autocomplete="username"
-                    required
-                    value=feedback.email
-                    node_ref=email
-                />
+                <EmailField value=feedback.email node_ref=email autocomplete="username" />
                 <label for="password">"Password"</label>
                 <input
                     id="password"
@@ -140,6 +122,28 @@ pub fn SignInPage() -> impl IntoView {
             </form>
             <p>"New here? " <a href="/sign-up">"Sign up"</a></p>
         </div>
+    }
+}
+
+/// The labelled email field both forms start with; `autocomplete` tells password managers
+/// whether this is a new account ("email") or a sign-in ("username").
+#[component]
+fn EmailField(
+    value: String,
+    node_ref: NodeRef<Input>,
+    autocomplete: &'static str,
+) -> impl IntoView {
+    view! {
+        <label for="email">"Email"</label>
+        <input
+            id="email"
+            name="email"
+            type="email"
+            autocomplete=autocomplete
+            required
+            value=value
+            node_ref=node_ref
+        />
     }
 }
 
