@@ -14,11 +14,11 @@ use crate::{
     environments::{
         Shell, get_shell,
         views::{
-            ApiSecretsPage, EnvironmentSwitcher, EnvironmentsChanged, EnvironmentsPage,
-            current_environment_id,
+            EnvironmentSwitcher, EnvironmentsChanged, EnvironmentsPage, current_environment_id,
         },
     },
     error::AppError,
+    secrets::views::ApiSecretsPage,
     status::StatusPage,
 };
 

@@ -12,6 +12,10 @@ pub enum AppError {
     /// The input broke a rule; the message says which, in the customer's words.
     #[error("{0}")]
     Invalid(String),
+    /// The request is valid but the current state forbids it (a limit, a rule about another
+    /// row); the message says what to do instead.
+    #[error("{0}")]
+    Conflict(String),
     /// Nobody is signed in (or the session ended).
     #[error("Your session has ended. Sign in again.")]
     Unauthorized,
@@ -34,6 +38,7 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::Invalid(_) => 422,
+            AppError::Conflict(_) => 409,
             AppError::Unauthorized => 401,
             AppError::NotFound => 404,
             AppError::BadRequest => 400,

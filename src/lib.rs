@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod app;
 pub mod environments;
 pub mod error;
+pub mod secrets;
 pub mod status;
 
 #[cfg(feature = "ssr")]

@@ -1,13 +1,12 @@
-//! The environment's API secrets tab (filled in by the secrets feature), the environments page,
-//! and the switcher in the portal's header.
+//! The environments page and the switcher in the portal's header.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_location, use_params_map};
+use leptos_router::hooks::use_location;
 use uuid::Uuid;
 
-use super::{CreateEnvironment, Environment, RenameEnvironment, Shell, get_environment};
-use crate::{app::NotFound, error::AppError};
+use super::{CreateEnvironment, Environment, RenameEnvironment, Shell};
+use crate::error::AppError;
 
 /// Bumped whenever environments change, so the header's list refreshes.
 #[derive(Clone, Copy)]
@@ -21,48 +20,6 @@ pub fn current_environment_id() -> Memo<Option<Uuid>> {
         let rest = path.strip_prefix("/environments/")?;
         rest.split('/').next()?.parse().ok()
     })
-}
-
-#[component]
-pub fn ApiSecretsPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<Uuid>().ok())
-    };
-    let environment = Resource::new(id, |id| async move {
-        match id {
-            Some(id) => get_environment(id).await,
-            None => Err(AppError::NotFound),
-        }
-    });
-    view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match environment.await {
-                    Ok(environment) => {
-                        view! {
-                            <Title text=format!("API secrets · {} · Customer Portal", environment.name) />
-                            <h1>"API secrets"</h1>
-                            <p class="lead">
-                                "Environment: " <strong>{environment.name}</strong>
-                            </p>
-                            <p>
-                                "API secrets authenticate your REST API calls and sign the webhooks we send you. "
-                                "Keep them in a safe place."
-                            </p>
-                            <p class="empty">"This environment has no API secrets yet."</p>
-                        }
-                            .into_any()
-                    }
-                    Err(AppError::NotFound) => view! { <NotFound /> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
 }
 
 #[component]

@@ -5,8 +5,12 @@ use std::{path::PathBuf, str::FromStr};
 use leptos::config::{LeptosOptions, get_config_from_str};
 use sqlx::postgres::PgConnectOptions;
 
+use crate::secrets::crypto::{self, Keyring, KeyringError};
+
 /// Where Leptos.toml is read from unless `PORTAL_LEPTOS_TOML` says otherwise.
 pub const DEFAULT_LEPTOS_TOML: &str = "Leptos.toml";
+/// The development key file, created on first start when no master key is configured (DEV only).
+pub const DEV_KEY_FILE: &str = ".data/secrets.keys";
 
 pub struct Config {
     pub leptos_options: LeptosOptions,
@@ -15,6 +19,8 @@ pub struct Config {
     pub database_max_connections: u32,
     /// `PORTAL_SECURE_COOKIES`; defaults to true in PROD, false in DEV (plain http on loopback).
     pub secure_cookies: bool,
+    /// The master keys that seal API secrets (`PORTAL_SECRETS_KEYS` or `PORTAL_SECRETS_KEY_FILE`).
+    pub keyring: Keyring,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +39,21 @@ pub enum ConfigError {
     MissingDatabaseUrl,
     #[error("DATABASE_URL is not a valid PostgreSQL URL")]
     InvalidDatabaseUrl,
+    #[error(
+        "no master key for API secrets: set PORTAL_SECRETS_KEY_FILE (a file of `id:hex` lines, \
+         mode 600) or PORTAL_SECRETS_KEYS (see README, \"Master keys\")"
+    )]
+    MissingMasterKey,
+    #[error("cannot read the master key file {path}: {source}")]
+    ReadKeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{source_name}: {error}")]
+    Keyring {
+        source_name: String,
+        error: KeyringError,
+    },
     #[error("{name} must be {expected}")]
     Invalid {
         name: &'static str,
@@ -67,13 +88,55 @@ impl Config {
         }
         let production = leptos_options.env == leptos::config::Env::PROD;
         let secure_cookies = parse_env("PORTAL_SECURE_COOKIES", production, "true or false")?;
+        let keyring = keyring_from_env(production)?;
         Ok(Config {
             leptos_options,
             database,
             database_max_connections,
             secure_cookies,
+            keyring,
         })
     }
+}
+
+/// `PORTAL_SECRETS_KEYS` (entries), else `PORTAL_SECRETS_KEY_FILE`, else — in development only —
+/// [`DEV_KEY_FILE`], created with a new key on first start. Production refuses to start without.
+fn keyring_from_env(production: bool) -> Result<Keyring, ConfigError> {
+    if let Ok(text) = std::env::var("PORTAL_SECRETS_KEYS") {
+        let text = zeroize::Zeroizing::new(text);
+        return Keyring::parse(&text).map_err(|error| ConfigError::Keyring {
+            source_name: "PORTAL_SECRETS_KEYS".into(),
+            error,
+        });
+    }
+    let path = match std::env::var_os("PORTAL_SECRETS_KEY_FILE") {
+        Some(path) => PathBuf::from(path),
+        None if production => return Err(ConfigError::MissingMasterKey),
+        None => {
+            let path = PathBuf::from(DEV_KEY_FILE);
+            if !path.exists() {
+                let id = format!("dev-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+                crypto::create_key_file(&path, &id).map_err(|source| ConfigError::ReadKeyFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                tracing::info!(path = %path.display(), "created a development master key file");
+            }
+            path
+        }
+    };
+    keyring_from_file(&path)
+}
+
+pub fn keyring_from_file(path: &std::path::Path) -> Result<Keyring, ConfigError> {
+    let text = crypto::read_key_file(path).map_err(|source| ConfigError::ReadKeyFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    Keyring::parse(&text).map_err(|error| ConfigError::Keyring {
+        source_name: path.display().to_string(),
+        error,
+    })
 }
 
 /// Reads Leptos.toml's text (top-level keys, as in `[package.metadata.leptos]`), with

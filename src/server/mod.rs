@@ -35,8 +35,8 @@ pub enum StartupError {
 
 /// Config → telemetry → pool → migrations → router → serve until SIGINT/SIGTERM.
 pub async fn run() -> Result<(), StartupError> {
-    let config = Config::from_env()?;
     init_tracing();
+    let config = Config::from_env()?;
 
     let pool = connect(&config).await?;
     sqlx::migrate!().run(&pool).await?;
@@ -47,6 +47,7 @@ pub async fn run() -> Result<(), StartupError> {
         leptos_options: config.leptos_options,
         pool,
         secure_cookies: config.secure_cookies,
+        keyring: std::sync::Arc::new(config.keyring),
     };
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone()));

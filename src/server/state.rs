@@ -11,6 +11,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// Session cookies get `Secure` (and the `__Host-` prefix): the portal is served over https.
     pub secure_cookies: bool,
+    /// Master keys for API secrets.
+    pub keyring: std::sync::Arc<crate::secrets::crypto::Keyring>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -15,14 +15,20 @@ use tower::ServiceExt;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The master key the tests seal secrets with.
+pub const TEST_KEYS: &str =
+    "test-1:7f3c9a1e5b2d4f6081a3c5e7092b4d6f8a1c3e5079b2d4f6a8c0e1f3a5b7c9d1";
+
 pub fn state(pool: PgPool) -> AppState {
     AppState {
         leptos_options: leptos_options_from_str(include_str!("../../Leptos.toml")).unwrap(),
         pool,
         secure_cookies: false,
+        keyring: std::sync::Arc::new(portal::secrets::crypto::Keyring::parse(TEST_KEYS).unwrap()),
     }
 }
 
+#[derive(Clone)]
 pub struct Client {
     app: Router,
     pub cookie: Option<String>,
@@ -57,7 +63,9 @@ impl Client {
     }
 
     pub async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Reply {
-        let mut request = request.header("host", "portal.test");
+        let mut request = request
+            .header("host", "portal.test")
+            .header("user-agent", "portal-tests");
         if let Some(cookie) = &self.cookie {
             request = request.header(header::COOKIE, cookie.clone());
         }

@@ -1,0 +1,344 @@
+//! API secrets' SQL. Every action is one transaction that first locks its environment's row
+//! (scoped by organization), so actions on one environment happen one after another: the limit
+//! of 3, the single webhook signer and the removal rules cannot be raced. The schema enforces
+//! the same invariants on its own (see the migration).
+
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::{
+    CreatedSecret, MAX_SECRETS, Moment, SecretSummary, SecretsTab,
+    crypto::{Keyring, OpenError},
+    removal_phrase, token,
+};
+use crate::accounts::db::Member;
+
+/// Who acts, from where (recorded in the audit trail).
+pub struct Actor {
+    pub member: Member,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("no such environment or API secret in this organization")]
+    NotFound,
+    #[error("the environment already has the most API secrets it can have")]
+    LimitReached,
+    #[error("the API secret signs webhooks")]
+    IsSigner,
+    #[error("the removal phrase does not match")]
+    WrongPhrase,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Crypto(#[from] OpenError),
+    #[error("the operating system's random source failed: {0}")]
+    Random(#[from] rand::rand_core::OsError),
+}
+
+#[derive(Debug)]
+struct Row {
+    id: Uuid,
+    masked: String,
+    label: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    webhook_signer: bool,
+}
+
+impl From<Row> for SecretSummary {
+    fn from(row: Row) -> Self {
+        SecretSummary {
+            id: row.id,
+            masked: row.masked,
+            label: row.label,
+            created_at: row.created_at.into(),
+            last_used_at: row.last_used_at.map(Moment::from),
+            webhook_signer: row.webhook_signer,
+        }
+    }
+}
+
+/// The environment and its secrets (oldest first), or `None` if the organization has no such
+/// environment.
+pub async fn tab(
+    pool: &PgPool,
+    organization_id: Uuid,
+    environment_id: Uuid,
+) -> Result<Option<SecretsTab>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some(environment) =
+        crate::environments::db::get(&mut *tx, organization_id, environment_id).await?
+    else {
+        return Ok(None);
+    };
+    let secrets = list(&mut tx, environment_id).await?;
+    let now = sqlx::query_scalar!(r#"SELECT now() AS "now!: chrono::DateTime<chrono::Utc>""#)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(SecretsTab {
+        environment,
+        secrets,
+        now_ms: now.timestamp_millis(),
+    }))
+}
+
+/// The environment's secrets, oldest first.
+async fn list(
+    tx: &mut Transaction<'_, Postgres>,
+    environment_id: Uuid,
+) -> Result<Vec<SecretSummary>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT s.id, s.masked, s.label,
+                  s.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
+                  s.last_used_at AS "last_used_at: chrono::DateTime<chrono::Utc>",
+                  (e.webhook_signer_id IS NOT DISTINCT FROM s.id) AS "webhook_signer!"
+             FROM api_secrets s JOIN environments e ON e.id = s.environment_id
+            WHERE s.environment_id = $1
+            ORDER BY s.created_at, s.id"#,
+        environment_id
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(SecretSummary::from).collect())
+}
+
+/// Locks the environment's row for the rest of the transaction; its current signer.
+async fn lock_environment(
+    tx: &mut Transaction<'_, Postgres>,
+    organization_id: Uuid,
+    environment_id: Uuid,
+) -> Result<Option<Uuid>, ActionError> {
+    sqlx::query_scalar!(
+        "SELECT webhook_signer_id FROM environments
+          WHERE id = $1 AND organization_id = $2 FOR UPDATE",
+        environment_id,
+        organization_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(ActionError::NotFound)
+}
+
+/// Creates a secret (the environment's webhook signer if it is the first) and returns it with
+/// its value: the only time the value leaves the server.
+pub async fn create(
+    pool: &PgPool,
+    keyring: &Keyring,
+    actor: &Actor,
+    environment_id: Uuid,
+    label: &str,
+) -> Result<CreatedSecret, ActionError> {
+    let organization_id = actor.member.organization_id;
+    let mut tx = pool.begin().await?;
+    let signer = lock_environment(&mut tx, organization_id, environment_id).await?;
+    let used: Vec<i16> = sqlx::query_scalar!(
+        "SELECT slot FROM api_secrets WHERE environment_id = $1",
+        environment_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let Some(slot) = (1..=MAX_SECRETS as i16).find(|slot| !used.contains(slot)) else {
+        return Err(ActionError::LimitReached);
+    };
+
+    let id = Uuid::new_v4();
+    let value = token::generate()?;
+    let masked = token::mask(&value);
+    let sealed = keyring.seal(id, environment_id, value.as_bytes())?;
+    let row = sqlx::query_as!(
+        Row,
+        r#"INSERT INTO api_secrets (id, environment_id, slot, label, masked, key_id, nonce, ciphertext)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           RETURNING id, masked, label,
+                     created_at AS "created_at: chrono::DateTime<chrono::Utc>",
+                     last_used_at AS "last_used_at: chrono::DateTime<chrono::Utc>",
+                     $9::bool AS "webhook_signer!""#,
+        id,
+        environment_id,
+        slot,
+        label,
+        masked,
+        sealed.key_id,
+        sealed.nonce,
+        sealed.ciphertext,
+        signer.is_none(),
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if signer.is_none() {
+        set_signer(&mut tx, environment_id, id).await?;
+    }
+    audit(
+        &mut tx,
+        actor,
+        environment_id,
+        "api_secret.created",
+        id,
+        &masked,
+    )
+    .await?;
+    let secrets = list(&mut tx, environment_id).await?;
+    tx.commit().await?;
+    Ok(CreatedSecret {
+        secret: row.into(),
+        secrets,
+        value: value.as_str().to_owned(),
+    })
+}
+
+/// Makes `secret_id` the environment's webhook signer (nothing changes if it already is);
+/// the environment's secrets afterwards.
+pub async fn use_with_webhooks(
+    pool: &PgPool,
+    actor: &Actor,
+    environment_id: Uuid,
+    secret_id: Uuid,
+) -> Result<Vec<SecretSummary>, ActionError> {
+    let mut tx = pool.begin().await?;
+    let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
+    let masked = masked_of(&mut tx, environment_id, secret_id).await?;
+    if signer != Some(secret_id) {
+        set_signer(&mut tx, environment_id, secret_id).await?;
+        audit(
+            &mut tx,
+            actor,
+            environment_id,
+            "webhook_signer.changed",
+            secret_id,
+            &masked,
+        )
+        .await?;
+    }
+    let secrets = list(&mut tx, environment_id).await?;
+    tx.commit().await?;
+    Ok(secrets)
+}
+
+/// Deletes a secret, row and ciphertext, for good. Refused for the webhook signer, and unless
+/// `phrase` is exactly the secret's removal phrase. The environment's secrets afterwards.
+pub async fn remove(
+    pool: &PgPool,
+    actor: &Actor,
+    environment_id: Uuid,
+    secret_id: Uuid,
+    phrase: &str,
+) -> Result<Vec<SecretSummary>, ActionError> {
+    let mut tx = pool.begin().await?;
+    let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
+    let masked = masked_of(&mut tx, environment_id, secret_id).await?;
+    if signer == Some(secret_id) {
+        return Err(ActionError::IsSigner);
+    }
+    if phrase != removal_phrase(&masked) {
+        return Err(ActionError::WrongPhrase);
+    }
+    sqlx::query!(
+        "DELETE FROM api_secrets WHERE id = $1 AND environment_id = $2",
+        secret_id,
+        environment_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        actor,
+        environment_id,
+        "api_secret.removed",
+        secret_id,
+        &masked,
+    )
+    .await?;
+    let secrets = list(&mut tx, environment_id).await?;
+    tx.commit().await?;
+    Ok(secrets)
+}
+
+/// A secret's value, decrypted (for the server's own use: verifying, signing, tests).
+pub async fn reveal(
+    pool: &PgPool,
+    keyring: &Keyring,
+    environment_id: Uuid,
+    secret_id: Uuid,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, ActionError> {
+    let sealed = sqlx::query!(
+        "SELECT key_id, nonce, ciphertext FROM api_secrets WHERE id = $1 AND environment_id = $2",
+        secret_id,
+        environment_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let value = keyring.open(
+        secret_id,
+        environment_id,
+        &sealed.key_id,
+        &sealed.nonce,
+        &sealed.ciphertext,
+    )?;
+    Ok(Some(value))
+}
+
+async fn masked_of(
+    tx: &mut Transaction<'_, Postgres>,
+    environment_id: Uuid,
+    secret_id: Uuid,
+) -> Result<String, ActionError> {
+    sqlx::query_scalar!(
+        "SELECT masked FROM api_secrets WHERE id = $1 AND environment_id = $2",
+        secret_id,
+        environment_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(ActionError::NotFound)
+}
+
+async fn set_signer(
+    tx: &mut Transaction<'_, Postgres>,
+    environment_id: Uuid,
+    secret_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE environments SET webhook_signer_id = $2 WHERE id = $1",
+        environment_id,
+        secret_id
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Appends to the audit trail (there is no other statement on that table in the code).
+async fn audit(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    environment_id: Uuid,
+    action: &str,
+    secret_id: Uuid,
+    masked: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO audit_events (organization_id, environment_id, actor_user_id, actor_email,
+                                   action, secret_id, secret_masked, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        actor.member.organization_id,
+        environment_id,
+        actor.member.user_id,
+        actor.member.email,
+        action,
+        secret_id,
+        masked,
+        actor.ip,
+        actor.user_agent,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! API secrets: at most 3 per environment, shown once at creation, one of them signing the
+//! environment's webhooks, removable (except the signer) with a typed phrase.
+//!
+//! The rules below are shared by the browser (forms) and the server (which checks them again).
+
+#[cfg(feature = "ssr")]
+pub mod crypto;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod token;
+pub mod views;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{environments::Environment, error::AppError};
+
+/// The most API secrets an environment can have (enough to rotate without downtime).
+pub const MAX_SECRETS: usize = 3;
+pub const LABEL_MAX_CHARS: usize = 100;
+
+pub const LIMIT_REACHED: &str = "This environment already has 3 API secrets, the most it can have. Remove one to create another.";
+pub const SIGNER_CANNOT_BE_REMOVED: &str = "This API secret signs your webhooks, so it cannot be removed. \
+     Set another API secret to be used with webhooks first.";
+pub const WRONG_PHRASE: &str = "The phrase does not match. Type it exactly as shown.";
+
+/// An optional label: trimmed, at most 100 characters, no control characters.
+pub fn parse_label(input: &str) -> Result<String, &'static str> {
+    let label = input.trim();
+    if label.chars().count() > LABEL_MAX_CHARS {
+        Err("The label must be at most 100 characters long.")
+    } else if label.chars().any(char::is_control) {
+        Err("The label cannot contain control characters.")
+    } else {
+        Ok(label.to_owned())
+    }
+}
+
+/// The phrase a customer types to remove a secret: "remove" and the secret's last 4
+/// characters, as shown in its masked form (`csk_…a1B2` → `remove a1B2`).
+pub fn removal_phrase(masked: &str) -> String {
+    let chars: Vec<char> = masked.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("remove {tail}")
+}
+
+/// "just now", "5 minutes ago", "3 hours ago", "2 days ago"… from two epoch milliseconds.
+/// A moment in the future (clock skew) is "just now".
+pub fn relative_time(now_ms: i64, then_ms: i64) -> String {
+    const MINUTE: i64 = 60;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    let seconds = (now_ms - then_ms).max(0) / 1000;
+    let (count, unit) = match seconds {
+        s if s < 45 => return "just now".into(),
+        s if s < HOUR => (s / MINUTE, "minute"),
+        s if s < DAY => (s / HOUR, "hour"),
+        s if s < 30 * DAY => (s / DAY, "day"),
+        s if s < 365 * DAY => (s / (30 * DAY), "month"),
+        s => (s / (365 * DAY), "year"),
+    };
+    let count = count.max(1);
+    if count == 1 {
+        format!("1 {unit} ago")
+    } else {
+        format!("{count} {unit}s ago")
+    }
+}
+
+/// A moment, as the server describes it: milliseconds since the epoch (for relative times),
+/// RFC 3339 (for `<time datetime>`), and a readable UTC text until the browser shows local time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moment {
+    pub ms: i64,
+    pub iso: String,
+    pub utc: String,
+}
+
+#[cfg(feature = "ssr")]
+impl From<chrono::DateTime<chrono::Utc>> for Moment {
+    fn from(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Moment {
+            ms: at.timestamp_millis(),
+            iso: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            utc: at.format("%-d %b %Y, %H:%M UTC").to_string(),
+        }
+    }
+}
+
+/// What the portal shows of a secret. Never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretSummary {
+    pub id: Uuid,
+    /// `csk_…a1B2`
+    pub masked: String,
+    pub label: String,
+    pub created_at: Moment,
+    pub last_used_at: Option<Moment>,
+    pub webhook_signer: bool,
+}
+
+/// The API secrets tab's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretsTab {
+    pub environment: Environment,
+    pub secrets: Vec<SecretSummary>,
+    /// The server's clock when this was read: relative times render the same on the server and
+    /// while the page hydrates.
+    pub now_ms: i64,
+}
+
+/// The answer to "Create a new API secret": the only response that ever carries the value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedSecret {
+    pub secret: SecretSummary,
+    /// The environment's secrets, this one included.
+    pub secrets: Vec<SecretSummary>,
+    pub value: String,
+}
+
+impl std::fmt::Debug for CreatedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedSecret")
+            .field("secret", &self.secret)
+            .field("secrets", &self.secrets)
+            .field("value", &"<redacted>")
+            .finish()
+    }
+}
+
+#[server(prefix = "/rpc", endpoint = "list_api_secrets")]
+pub async fn list_api_secrets(environment_id: Uuid) -> Result<SecretsTab, AppError> {
+    let member = crate::accounts::session::require_member()?;
+    let state = crate::server::state::app_state()?;
+    db::tab(&state.pool, member.organization_id, environment_id)
+        .await
+        .map_err(|e| crate::server::internal_error("listing API secrets", &e))?
+        .ok_or_else(|| crate::server::fail(AppError::NotFound))
+}
+
+#[server(prefix = "/rpc", endpoint = "create_api_secret")]
+pub async fn create_api_secret(
+    environment_id: Uuid,
+    #[server(default)] label: String,
+) -> Result<CreatedSecret, AppError> {
+    let member = crate::accounts::session::require_member()?;
+    // The one response that carries a secret: no cache may keep it.
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+    let label =
+        parse_label(&label).map_err(|m| crate::server::fail(AppError::Invalid(m.into())))?;
+    let state = crate::server::state::app_state()?;
+    db::create(
+        &state.pool,
+        &state.keyring,
+        &actor(member),
+        environment_id,
+        &label,
+    )
+    .await
+    .map_err(action_error)
+}
+
+#[server(prefix = "/rpc", endpoint = "use_api_secret_with_webhooks")]
+pub async fn use_with_webhooks(
+    environment_id: Uuid,
+    secret_id: Uuid,
+) -> Result<Vec<SecretSummary>, AppError> {
+    let member = crate::accounts::session::require_member()?;
+    let state = crate::server::state::app_state()?;
+    db::use_with_webhooks(&state.pool, &actor(member), environment_id, secret_id)
+        .await
+        .map_err(action_error)
+}
+
+#[server(prefix = "/rpc", endpoint = "remove_api_secret")]
+pub async fn remove_api_secret(
+    environment_id: Uuid,
+    secret_id: Uuid,
+    phrase: String,
+) -> Result<Vec<SecretSummary>, AppError> {
+    let member = crate::accounts::session::require_member()?;
+    let state = crate::server::state::app_state()?;
+    db::remove(
+        &state.pool,
+        &actor(member),
+        environment_id,
+        secret_id,
+        &phrase,
+    )
+    .await
+    .map_err(action_error)
+}
+
+/// Who acts, from where: for the audit trail.
+#[cfg(feature = "ssr")]
+fn actor(member: crate::accounts::db::Member) -> db::Actor {
+    let parts = use_context::<axum::http::request::Parts>();
+    let ip = parts.as_ref().and_then(|p| {
+        p.extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string())
+    });
+    let user_agent = parts.as_ref().and_then(|p| {
+        p.headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|ua| ua.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect())
+    });
+    db::Actor {
+        member,
+        ip,
+        user_agent,
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn action_error(error: db::ActionError) -> AppError {
+    use db::ActionError;
+    match error {
+        ActionError::NotFound => crate::server::fail(AppError::NotFound),
+        ActionError::LimitReached => crate::server::fail(AppError::Conflict(LIMIT_REACHED.into())),
+        ActionError::IsSigner => {
+            crate::server::fail(AppError::Conflict(SIGNER_CANNOT_BE_REMOVED.into()))
+        }
+        ActionError::WrongPhrase => crate::server::fail(AppError::Invalid(WRONG_PHRASE.into())),
+        ActionError::Database(e) => crate::server::internal_error("changing API secrets", &e),
+        ActionError::Crypto(e) => crate::server::internal_error("sealing an API secret", &e),
+        ActionError::Random(e) => crate::server::internal_error("generating an API secret", &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_optional_trimmed_and_bounded() {
+        assert_eq!(parse_label("  ").unwrap(), "");
+        assert_eq!(parse_label(" CI deploys ").unwrap(), "CI deploys");
+        assert!(parse_label(&"é".repeat(100)).is_ok());
+        assert!(parse_label(&"é".repeat(101)).is_err());
+        assert!(parse_label("a\tb").is_err());
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = 1_800_000_000_000;
+        let ago = |s: i64| relative_time(now, now - s * 1000);
+        assert_eq!(ago(-30), "just now");
+        assert_eq!(ago(10), "just now");
+        assert_eq!(ago(50), "1 minute ago");
+        assert_eq!(ago(5 * 60), "5 minutes ago");
+        assert_eq!(ago(59 * 60 + 50), "59 minutes ago");
+        assert_eq!(ago(3 * 3600), "3 hours ago");
+        assert_eq!(ago(23 * 3600 + 40 * 60), "23 hours ago");
+        assert_eq!(ago(2 * 86400), "2 days ago");
+        assert_eq!(ago(45 * 86400), "1 month ago");
+        assert_eq!(ago(800 * 86400), "2 years ago");
+    }
+
+    #[test]
+    fn the_removal_phrase_names_the_secret_by_its_last_characters() {
+        assert_eq!(removal_phrase("csk_…a1B2"), "remove a1B2");
+        assert_eq!(removal_phrase("ab"), "remove ab");
+    }
+}
