@@ -102,6 +102,18 @@ test("dates are relative, with the exact local date and time on hover and keyboa
   await expect(tip).toHaveCSS("clip-path", "none");
 });
 
+test("relative times stay fresh while the tab is open", async ({ page }) => {
+  await page.clock.install();
+  await signUp(page);
+  const { masked } = await createSecret(page);
+  const created = rowOf(page, masked).locator("time");
+  await expect(created).toHaveText("just now");
+  await page.clock.fastForward("05:00");
+  await expect(created).toHaveText("5 minutes ago");
+  await page.clock.fastForward("03:00:00");
+  await expect(created).toHaveText("3 hours ago");
+});
+
 test("'Use with webhooks' switches the signer after Confirm; Cancel changes nothing", async ({ page }) => {
   await signUp(page);
   const first = await createSecret(page, "old");
@@ -119,6 +131,13 @@ test("'Use with webhooks' switches the signer after Confirm; Cancel changes noth
   await expect(dialog).toBeHidden();
   await expect(use).toBeFocused();
   await expect(rowOf(page, first.masked)).toContainText("Used with webhooks");
+  await expect(rowOf(page, second.masked)).not.toContainText("Used with webhooks");
+  // Escape cancels too.
+  await use.click();
+  await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(use).toBeFocused();
   await expect(rowOf(page, second.masked)).not.toContainText("Used with webhooks");
 
   await use.click();
