@@ -13,9 +13,7 @@ use crate::{
     accounts::views::{SignInPage, SignUpPage},
     environments::{
         Shell, get_shell,
-        views::{
-            EnvironmentSwitcher, EnvironmentsChanged, EnvironmentsPage, current_environment_id,
-        },
+        views::{EnvironmentSwitcher, EnvironmentsPage, current_environment_id},
     },
     error::AppError,
     secrets::views::ApiSecretsPage,
@@ -35,7 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" id="leptos" href=stylesheet />
                 <link rel="icon" href="/favicon.ico" sizes="any" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -48,12 +46,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
 
-    let changed = RwSignal::new(0u32);
-    provide_context(EnvironmentsChanged(changed));
-    let shell: Resource<Result<Option<Shell>, AppError>> =
-        Resource::new(move || changed.get(), |_| get_shell());
+    let shell: Resource<Result<Option<Shell>, AppError>> = Resource::new(|| (), |_| get_shell());
     provide_context(shell);
 
     // Every page is rendered whole before it is sent (SsrMode::Async): its data is in the HTML
@@ -135,16 +129,6 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
             </Transition>
         </header>
     }
-}
-
-/// Tests and scripts wait for `<html data-hydrated>`: a click before hydration would be lost.
-/// Effects never run during server rendering, so the attribute appears only in the browser.
-fn mark_hydrated() {
-    Effect::new(|_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "");
-        }
-    });
 }
 
 #[component]

@@ -1,6 +1,6 @@
 //! "System status": the portal asks Postgres how it is, from the server and from the browser.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
@@ -55,26 +55,43 @@ pub mod db {
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
-    let check = ServerAction::<GetStatus>::new();
     let first = Resource::new(|| (), |_| get_status());
-
     view! {
         <Title text="System status · Customer Portal" />
         <h1>"System status"</h1>
         <section aria-labelledby="database-heading">
             <h2 id="database-heading">"Database"</h2>
             <Suspense fallback=|| view! { <p>"Checking…"</p> }>
-                {move || match check.value().get() {
-                    Some(latest) => report(latest).into_any(),
-                    None => Suspend::new(async move { report(first.await) }).into_any(),
-                }}
+                {move || Suspend::new(async move { view! { <StatusCheck first=first.await /> } })}
             </Suspense>
-            <ActionForm action=check>
-                <button type="submit" disabled=move || check.pending().get()>
-                    "Check again"
-                </button>
-            </ActionForm>
         </section>
+    }
+}
+
+/// The report and "Check again": a form posted to the server function (the page comes back
+/// with a fresh report), or, once hydrated, the same call made in place.
+#[island]
+fn StatusCheck(first: Result<StatusReport, AppError>) -> impl IntoView {
+    let latest = RwSignal::new(first);
+    let pending = RwSignal::new(false);
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            latest.set(get_status().await);
+            pending.set(false);
+        });
+    };
+    view! {
+        {move || report(latest.get())}
+        <form method="post" action=GetStatus::url() on:submit=on_submit>
+            <button type="submit" disabled=move || pending.get()>
+                "Check again"
+            </button>
+        </form>
     }
 }
 

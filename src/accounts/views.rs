@@ -1,7 +1,7 @@
 //! Sign-up and sign-in pages: plain HTML forms (they post to the handlers in `handlers.rs`),
-//! checked in the browser with the same rules the server applies.
+//! checked in the browser with the same rules the server applies (the forms are islands).
 
-use leptos::{ev::SubmitEvent, html::Input, prelude::*, server::SharedValue};
+use leptos::{ev::SubmitEvent, html::Input, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -19,20 +19,30 @@ pub struct FormFeedback {
     pub next: String,
 }
 
+/// The failed post's feedback (a handler re-rendering the page provides it), else an empty form.
 fn use_feedback() -> FormFeedback {
     let query = use_query_map();
-    SharedValue::new(move || {
-        use_context::<FormFeedback>().unwrap_or_else(|| FormFeedback {
-            next: query.read_untracked().get("next").unwrap_or_default(),
-            ..FormFeedback::default()
-        })
+    use_context::<FormFeedback>().unwrap_or_else(|| FormFeedback {
+        next: query.read_untracked().get("next").unwrap_or_default(),
+        ..FormFeedback::default()
     })
-    .into_inner()
 }
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
     let feedback = use_feedback();
+    view! {
+        <Title text="Sign up · Customer Portal" />
+        <div class="auth">
+            <h1>"Sign up"</h1>
+            <SignUpForm feedback />
+            <p>"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
+        </div>
+    }
+}
+
+#[island]
+fn SignUpForm(feedback: FormFeedback) -> impl IntoView {
     let email = NodeRef::<Input>::new();
     let password = NodeRef::<Input>::new();
     let organization = NodeRef::<Input>::new();
@@ -49,10 +59,7 @@ pub fn SignUpPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="Sign up · Customer Portal" />
-        <div class="auth">
-            <h1>"Sign up"</h1>
-            <form method="post" action="/sign-up" on:submit=on_submit>
+        <form method="post" action="/sign-up" on:submit=on_submit>
                 <FormError error />
                 <EmailField value=feedback.email node_ref=email autocomplete="email" />
                 <label for="password">"Password"</label>
@@ -79,15 +86,25 @@ pub fn SignUpPage() -> impl IntoView {
                     node_ref=organization
                 />
                 <button type="submit">"Sign up"</button>
-            </form>
-            <p>"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
-        </div>
+        </form>
     }
 }
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let feedback = use_feedback();
+    view! {
+        <Title text="Sign in · Customer Portal" />
+        <div class="auth">
+            <h1>"Sign in"</h1>
+            <SignInForm feedback />
+            <p>"New here? " <a href="/sign-up">"Sign up"</a></p>
+        </div>
+    }
+}
+
+#[island]
+fn SignInForm(feedback: FormFeedback) -> impl IntoView {
     let email = NodeRef::<Input>::new();
     let (error, set_error) = signal(feedback.error.clone());
     let action = if feedback.next.is_empty() {
@@ -104,10 +121,7 @@ pub fn SignInPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="Sign in · Customer Portal" />
-        <div class="auth">
-            <h1>"Sign in"</h1>
-            <form method="post" action=action on:submit=on_submit>
+        <form method="post" action=action on:submit=on_submit>
                 <FormError error />
                 <EmailField value=feedback.email node_ref=email autocomplete="username" />
                 <label for="password">"Password"</label>
@@ -119,9 +133,7 @@ pub fn SignInPage() -> impl IntoView {
                     required
                 />
                 <button type="submit">"Sign in"</button>
-            </form>
-            <p>"New here? " <a href="/sign-up">"Sign up"</a></p>
-        </div>
+        </form>
     }
 }
 

@@ -8,10 +8,6 @@ use uuid::Uuid;
 use super::{CreateEnvironment, Environment, RenameEnvironment, Shell};
 use crate::error::AppError;
 
-/// Bumped whenever environments change, so the header's list refreshes.
-#[derive(Clone, Copy)]
-pub struct EnvironmentsChanged(pub RwSignal<u32>);
-
 /// The environment id in the current URL (`/environments/{id}/…`), if any.
 pub fn current_environment_id() -> Memo<Option<Uuid>> {
     let location = use_location();
@@ -24,14 +20,10 @@ pub fn current_environment_id() -> Memo<Option<Uuid>> {
 
 #[component]
 pub fn EnvironmentsPage() -> impl IntoView {
-    let changed = expect_context::<EnvironmentsChanged>().0;
+    // Rendered on the server only: the forms post to the server functions, which send the
+    // browser back here (with the error, if any, which the actions read from the URL).
     let create = ServerAction::<CreateEnvironment>::new();
     let rename = ServerAction::<RenameEnvironment>::new();
-    Effect::new(move |_| {
-        if create.version().get() + rename.version().get() > 0 {
-            changed.update(|n| *n += 1);
-        }
-    });
     let shell = expect_context::<Resource<Result<Option<Shell>, AppError>>>();
     let create_error = move || {
         create

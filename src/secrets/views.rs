@@ -39,7 +39,19 @@ pub fn ApiSecretsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match tab.await {
-                    Ok(tab) => view! { <SecretsTabView tab /> }.into_any(),
+                    Ok(tab) => {
+                        view! {
+                            <Title text=format!("API secrets · {} · Customer Portal", tab.environment.name) />
+                            <h1>"API secrets"</h1>
+                            <p class="lead">"Environment: " <strong>{tab.environment.name.clone()}</strong></p>
+                            <p>
+                                "API secrets authenticate your REST API calls and sign the webhooks we send you. "
+                                "You can have up to 3, which makes rotating them easy. Keep them in a safe place."
+                            </p>
+                            <SecretsTabView tab />
+                        }
+                            .into_any()
+                    }
                     Err(AppError::NotFound) => view! { <NotFound /> }.into_any(),
                     Err(error) => {
                         view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
@@ -87,7 +99,9 @@ impl TabState {
     }
 }
 
-#[component]
+/// The interactive part of the tab: an island, hydrated in the browser from the data it was
+/// rendered with (metadata only: values are never part of it).
+#[island]
 fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
     let state = TabState {
         environment_id: tab.environment.id,
@@ -105,13 +119,6 @@ fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
     });
 
     view! {
-        <Title text=format!("API secrets · {} · Customer Portal", tab.environment.name) />
-        <h1>"API secrets"</h1>
-        <p class="lead">"Environment: " <strong>{tab.environment.name}</strong></p>
-        <p>
-            "API secrets authenticate your REST API calls and sign the webhooks we send you. "
-            "You can have up to 3, which makes rotating them easy. Keep them in a safe place."
-        </p>
         <CreateForm />
         <p id=STATUS_ID class="status" role="status" tabindex="-1">
             {move || state.status.get()}

@@ -102,27 +102,40 @@ impl Config {
 /// `PORTAL_SECRETS_KEYS` (entries), else `PORTAL_SECRETS_KEY_FILE`, else — in development only —
 /// [`DEV_KEY_FILE`], created with a new key on first start. Production refuses to start without.
 fn keyring_from_env(production: bool) -> Result<Keyring, ConfigError> {
-    if let Ok(text) = std::env::var("PORTAL_SECRETS_KEYS") {
-        let text = zeroize::Zeroizing::new(text);
+    keyring_from(
+        |name| std::env::var_os(name),
+        production,
+        std::path::Path::new(DEV_KEY_FILE),
+    )
+}
+
+fn keyring_from(
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+    production: bool,
+    dev_key_file: &std::path::Path,
+) -> Result<Keyring, ConfigError> {
+    if let Some(text) = var("PORTAL_SECRETS_KEYS") {
+        let text = zeroize::Zeroizing::new(text.to_string_lossy().into_owned());
         return Keyring::parse(&text).map_err(|error| ConfigError::Keyring {
             source_name: "PORTAL_SECRETS_KEYS".into(),
             error,
         });
     }
-    let path = match std::env::var_os("PORTAL_SECRETS_KEY_FILE") {
+    let path = match var("PORTAL_SECRETS_KEY_FILE") {
         Some(path) => PathBuf::from(path),
         None if production => return Err(ConfigError::MissingMasterKey),
         None => {
-            let path = PathBuf::from(DEV_KEY_FILE);
-            if !path.exists() {
+            if !dev_key_file.exists() {
                 let id = format!("dev-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
-                crypto::create_key_file(&path, &id).map_err(|source| ConfigError::ReadKeyFile {
-                    path: path.clone(),
-                    source,
+                crypto::create_key_file(dev_key_file, &id).map_err(|source| {
+                    ConfigError::ReadKeyFile {
+                        path: dev_key_file.to_owned(),
+                        source,
+                    }
                 })?;
-                tracing::info!(path = %path.display(), "created a development master key file");
+                tracing::info!(path = %dev_key_file.display(), "created a development master key file");
             }
-            path
+            dev_key_file.to_owned()
         }
     };
     keyring_from_file(&path)
@@ -157,5 +170,60 @@ fn parse_env<T: FromStr>(
             .parse()
             .map_err(|_| ConfigError::Invalid { name, expected }),
         Err(_) => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    fn temp_path() -> PathBuf {
+        std::env::temp_dir()
+            .join(format!("portal-config-{}", uuid::Uuid::new_v4()))
+            .join("secrets.keys")
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_master_key() {
+        let path = temp_path();
+        let error = keyring_from(|_| None, true, &path).unwrap_err();
+        assert!(matches!(error, ConfigError::MissingMasterKey));
+        assert!(!path.exists(), "production never creates a key file");
+    }
+
+    #[test]
+    fn development_creates_a_private_key_file_once() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = temp_path();
+        let first = keyring_from(|_| None, false, &path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = keyring_from(|_| None, false, &path).unwrap();
+        assert_eq!(first.current_key_id(), again.current_key_id());
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn configured_keys_win_and_bad_ones_say_where_they_came_from() {
+        let unused = temp_path();
+        let keys = |value: &'static str| {
+            move |name: &str| (name == "PORTAL_SECRETS_KEYS").then(|| value.into())
+        };
+        let keyring = keyring_from(keys(KEY), true, &unused).unwrap();
+        assert_eq!(keyring.current_key_id(), "k1");
+        let error = keyring_from(keys("k1:nothex"), true, &unused).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "PORTAL_SECRETS_KEYS: master key entry 1 is not `id:hex` (an id of letters, digits, \
+             '-' or '_', then 64 hex digits)"
+        );
+        let missing_file = |name: &str| {
+            (name == "PORTAL_SECRETS_KEY_FILE").then(|| "/nonexistent/secrets.keys".into())
+        };
+        let error = keyring_from(missing_file, true, &unused).unwrap_err();
+        assert!(matches!(error, ConfigError::ReadKeyFile { .. }), "{error}");
+        assert!(!unused.exists());
     }
 }
