@@ -16,7 +16,9 @@ CREATE TABLE api_secrets (
     key_id          text NOT NULL,
     nonce           bytea NOT NULL CONSTRAINT api_secrets_nonce_length CHECK (octet_length(nonce) = 12),
     ciphertext      bytea NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT now(),
+    -- The moment of the insert (not the transaction's start: creates wait for each other's
+    -- lock, so this keeps "Created" in the order secrets were really created).
+    created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     last_used_at    timestamptz,
     CONSTRAINT api_secrets_slot_key UNIQUE (environment_id, slot),
     -- Target of environments' signer reference (which must be in the same environment).

@@ -11,6 +11,8 @@ pub mod secrets;
 pub mod status;
 
 #[cfg(feature = "ssr")]
+pub mod api;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 /// Entry point of the WASM bundle. Pages are rendered on the server; only their interactive

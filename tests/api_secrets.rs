@@ -204,13 +204,17 @@ async fn fifty_concurrent_creates_make_exactly_three_secrets(pool: PgPool) {
     assert_eq!((ok, limit), (3, 47));
     let (count, signer) = assert_one_signer(&pool, env).await;
     assert_eq!(count, 3);
-    // The signer is the first one created.
-    let first: Uuid =
-        sqlx::query_scalar("SELECT id FROM api_secrets ORDER BY created_at, slot LIMIT 1")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    // The signer is the first one created (the one that got slot 1, and the oldest).
+    let first: Uuid = sqlx::query_scalar("SELECT id FROM api_secrets WHERE slot = 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let oldest: Uuid = sqlx::query_scalar("SELECT id FROM api_secrets ORDER BY created_at LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(signer, Some(first));
+    assert_eq!(oldest, first);
     let audited: i64 =
         sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'api_secret.created'")
             .fetch_one(&pool)

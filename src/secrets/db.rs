@@ -107,6 +107,17 @@ async fn list(
     Ok(rows.into_iter().map(SecretSummary::from).collect())
 }
 
+/// The environment's secrets for the REST API (the caller proved it holds one of them).
+pub async fn list_for_api(
+    pool: &PgPool,
+    environment_id: Uuid,
+) -> Result<Vec<SecretSummary>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let secrets = list(&mut tx, environment_id).await?;
+    tx.commit().await?;
+    Ok(secrets)
+}
+
 /// Locks the environment's row for the rest of the transaction; its current signer.
 async fn lock_environment(
     tx: &mut Transaction<'_, Postgres>,

@@ -156,7 +156,7 @@ pub async fn create_api_secret(
     let label =
         parse_label(&label).map_err(|m| crate::server::fail(AppError::Invalid(m.into())))?;
     let state = crate::server::state::app_state()?;
-    db::create(
+    let created = db::create(
         &state.pool,
         &state.keyring,
         &actor(member),
@@ -164,7 +164,10 @@ pub async fn create_api_secret(
         &label,
     )
     .await
-    .map_err(action_error)
+    .map_err(action_error)?;
+    // Other instances hear of it from Postgres (NOTIFY); this one forgets at once.
+    state.keys.invalidate(environment_id);
+    Ok(created)
 }
 
 #[server(prefix = "/rpc", endpoint = "use_api_secret_with_webhooks")]
@@ -187,7 +190,7 @@ pub async fn remove_api_secret(
 ) -> Result<Vec<SecretSummary>, AppError> {
     let member = crate::accounts::session::require_member()?;
     let state = crate::server::state::app_state()?;
-    db::remove(
+    let secrets = db::remove(
         &state.pool,
         &actor(member),
         environment_id,
@@ -195,7 +198,9 @@ pub async fn remove_api_secret(
         &phrase,
     )
     .await
-    .map_err(action_error)
+    .map_err(action_error)?;
+    state.keys.invalidate(environment_id);
+    Ok(secrets)
 }
 
 /// Who acts, from where: for the audit trail.

@@ -21,6 +21,10 @@ pub struct Config {
     pub secure_cookies: bool,
     /// The master keys that seal API secrets (`PORTAL_SECRETS_KEYS` or `PORTAL_SECRETS_KEY_FILE`).
     pub keyring: Keyring,
+    /// `PORTAL_SIGNATURE_TOLERANCE_SECS` (default 300): accepted distance of `X-CS-Timestamp`.
+    pub signature_tolerance: std::time::Duration,
+    /// `PORTAL_KEY_CACHE_TTL_SECS` (default 60): the backstop for the key cache's invalidation.
+    pub key_cache_ttl: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,12 +93,24 @@ impl Config {
         let production = leptos_options.env == leptos::config::Env::PROD;
         let secure_cookies = parse_env("PORTAL_SECURE_COOKIES", production, "true or false")?;
         let keyring = keyring_from_env(production)?;
+        let signature_tolerance = std::time::Duration::from_secs(parse_env(
+            "PORTAL_SIGNATURE_TOLERANCE_SECS",
+            300,
+            "a number of seconds",
+        )?);
+        let key_cache_ttl = std::time::Duration::from_secs(parse_env(
+            "PORTAL_KEY_CACHE_TTL_SECS",
+            60,
+            "a number of seconds",
+        )?);
         Ok(Config {
             leptos_options,
             database,
             database_max_connections,
             secure_cookies,
             keyring,
+            signature_tolerance,
+            key_cache_ttl,
         })
     }
 }

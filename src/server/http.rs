@@ -34,6 +34,9 @@ pub fn router(state: AppState) -> Router {
 
     let sessions = session::layer(session::store(state.pool.clone()), state.secure_cookies);
 
+    // The REST API: signed requests, no sessions, no CSRF check (callers are servers).
+    let api = crate::api::router(state.clone());
+
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -50,7 +53,7 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions)
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(CompressionLayer::new());
-    with_security_headers(app)
+    with_security_headers(api.merge(app))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {

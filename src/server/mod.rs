@@ -48,9 +48,20 @@ pub async fn run() -> Result<(), StartupError> {
         pool,
         secure_cookies: config.secure_cookies,
         keyring: std::sync::Arc::new(config.keyring),
+        keys: std::sync::Arc::new(crate::api::keys::KeyCache::new(config.key_cache_ttl)),
+        usage: std::sync::Arc::default(),
+        signature_tolerance: config.signature_tolerance,
     };
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone()));
+    tokio::spawn(crate::api::keys::listen(
+        state.keys.clone(),
+        state.pool.clone(),
+    ));
+    tokio::spawn(crate::api::usage::run(
+        state.usage.clone(),
+        state.pool.clone(),
+    ));
     tokio::task::spawn_blocking(crate::accounts::password::warm_up);
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -63,6 +74,10 @@ pub async fn run() -> Result<(), StartupError> {
         .await
         .map_err(StartupError::Serve)?;
 
+    // The last requests' "last used" marks.
+    if let Err(e) = state.usage.flush(&state.pool).await {
+        tracing::error!(error = %e, "writing the last last-used dates failed");
+    }
     state.pool.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -13,6 +13,12 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Master keys for API secrets.
     pub keyring: std::sync::Arc<crate::secrets::crypto::Keyring>,
+    /// Decrypted API secrets for verifying REST requests, per environment.
+    pub keys: std::sync::Arc<crate::api::keys::KeyCache>,
+    /// "Last used" marks waiting to be written.
+    pub usage: std::sync::Arc<crate::api::usage::Usage>,
+    /// How far `X-CS-Timestamp` may be from the server's clock.
+    pub signature_tolerance: std::time::Duration,
 }
 
 impl FromRef<AppState> for LeptosOptions {

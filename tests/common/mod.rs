@@ -25,6 +25,11 @@ pub fn state(pool: PgPool) -> AppState {
         pool,
         secure_cookies: false,
         keyring: std::sync::Arc::new(portal::secrets::crypto::Keyring::parse(TEST_KEYS).unwrap()),
+        keys: std::sync::Arc::new(portal::api::keys::KeyCache::new(
+            std::time::Duration::from_secs(60),
+        )),
+        usage: std::sync::Arc::default(),
+        signature_tolerance: std::time::Duration::from_secs(300),
     }
 }
 

@@ -1,0 +1,159 @@
+//! Decrypted API secrets, cached per environment for verifying signatures.
+//!
+//! An entry is dropped (and its keys zeroized) when the environment's secrets change: on this
+//! instance at once, on every instance through Postgres `NOTIFY api_secrets_changed` (sent by a
+//! trigger on `api_secrets`, at commit). A short TTL is the backstop, and a lost listener
+//! connection clears everything.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use sqlx::PgPool;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::secrets::crypto::{Keyring, OpenError};
+
+pub const CHANNEL: &str = "api_secrets_changed";
+/// Beyond this many environments the cache starts over (ids in requests are the caller's choice).
+const MAX_ENTRIES: usize = 10_000;
+
+/// One API secret, decrypted.
+pub struct SecretKey {
+    pub id: Uuid,
+    pub key: Zeroizing<Vec<u8>>,
+}
+
+pub type Keys = Arc<[SecretKey]>;
+
+pub struct KeyCache {
+    entries: RwLock<HashMap<Uuid, (Keys, Instant)>>,
+    /// Bumped by every invalidation: a load that started before one is not cached.
+    generation: AtomicU64,
+    ttl: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+}
+
+impl KeyCache {
+    pub fn new(ttl: Duration) -> KeyCache {
+        KeyCache {
+            entries: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            ttl,
+        }
+    }
+
+    /// The environment's secrets (none for an unknown environment).
+    pub async fn keys(
+        &self,
+        pool: &PgPool,
+        keyring: &Keyring,
+        environment_id: Uuid,
+    ) -> Result<Keys, KeyError> {
+        if let Some((keys, loaded)) = self.read().get(&environment_id)
+            && loaded.elapsed() < self.ttl
+        {
+            return Ok(keys.clone());
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let rows = sqlx::query!(
+            "SELECT id, key_id, nonce, ciphertext FROM api_secrets WHERE environment_id = $1",
+            environment_id
+        )
+        .fetch_all(pool)
+        .await?;
+        let keys: Keys = rows
+            .into_iter()
+            .map(|row| {
+                let key = keyring.open(
+                    row.id,
+                    environment_id,
+                    &row.key_id,
+                    &row.nonce,
+                    &row.ciphertext,
+                )?;
+                Ok(SecretKey { id: row.id, key })
+            })
+            .collect::<Result<Vec<_>, OpenError>>()?
+            .into();
+        let mut entries = self.write();
+        if self.generation.load(Ordering::Acquire) == generation {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(environment_id, (keys.clone(), Instant::now()));
+        }
+        Ok(keys)
+    }
+
+    pub fn invalidate(&self, environment_id: Uuid) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.write().remove(&environment_id);
+    }
+
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.write().clear();
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Uuid, (Keys, Instant)>> {
+        self.entries
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Uuid, (Keys, Instant)>> {
+        self.entries
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Listens for changes made by any instance and drops the affected entries; runs until the
+/// process ends, reconnecting (and clearing the cache, since notifications may have been missed)
+/// whenever the connection is lost.
+pub async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
+    loop {
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(CHANNEL).await {
+                    tracing::warn!(error = %e, "cannot LISTEN for API secret changes");
+                } else {
+                    cache.clear();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(notification)) => match notification.payload().parse() {
+                                Ok(environment_id) => cache.invalidate(environment_id),
+                                Err(_) => cache.clear(),
+                            },
+                            Ok(None) => {
+                                // Reconnected: what happened meanwhile is unknown.
+                                cache.clear();
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "API secret change listener failed");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot connect the API secret change listener"),
+        }
+        cache.clear();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

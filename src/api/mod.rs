@@ -1,0 +1,308 @@
+//! The REST API under `/api/v1/environments/{environment_id}/…`, authenticated by request
+//! signatures made with one of the environment's API secrets (see [`signature`]).
+
+pub mod keys;
+pub mod signature;
+pub mod usage;
+
+use std::time::Duration;
+
+use axum::{
+    Json, Router,
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderMap, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::server::state::AppState;
+
+pub const PREFIX: &str = "/api/v1/environments/";
+/// Request bodies beyond this are refused with 413 before any signature work.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The environment a verified request may act on, and the secret that signed it.
+#[derive(Debug, Clone, Copy)]
+pub struct Authenticated {
+    pub environment_id: Uuid,
+    pub secret_id: Uuid,
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/environments/{environment_id}/api-secrets",
+            get(list_api_secrets),
+        )
+        .route_layer(middleware::from_fn_with_state(state, authenticate))
+}
+
+/// Why a request was refused: the reason is named, never which secret came close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    MissingTimestamp,
+    MissingSignature,
+    MalformedTimestamp,
+    StaleTimestamp,
+    FutureTimestamp,
+    BadSignature,
+    BodyTooLarge,
+}
+
+impl Refusal {
+    fn code(self) -> &'static str {
+        match self {
+            Refusal::MissingTimestamp => "missing_timestamp",
+            Refusal::MissingSignature => "missing_signature",
+            Refusal::MalformedTimestamp => "malformed_timestamp",
+            Refusal::StaleTimestamp => "stale_timestamp",
+            Refusal::FutureTimestamp => "future_timestamp",
+            Refusal::BadSignature => "bad_signature",
+            Refusal::BodyTooLarge => "body_too_large",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Refusal::MissingTimestamp => "The X-CS-Timestamp header is missing.",
+            Refusal::MissingSignature => "The X-CS-Signature header is missing.",
+            Refusal::MalformedTimestamp => {
+                "X-CS-Timestamp must be the number of milliseconds since the Unix epoch."
+            }
+            Refusal::StaleTimestamp => {
+                "X-CS-Timestamp is too old: sign each request when you send it."
+            }
+            Refusal::FutureTimestamp => "X-CS-Timestamp is in the future: check your clock.",
+            Refusal::BadSignature => {
+                "X-CS-Signature does not match this request signed with any API secret of this environment."
+            }
+            Refusal::BodyTooLarge => "The request body is larger than 1 MiB.",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    error: &'static str,
+    message: &'static str,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let status = match self {
+            Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        let body = ErrorBody {
+            error: self.code(),
+            message: self.message(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Checks the headers and the timestamp window (cheap, before reading anything else).
+pub fn check_headers(
+    headers: &HeaderMap,
+    now_ms: i64,
+    tolerance: Duration,
+) -> Result<(String, String), Refusal> {
+    let header = |name: &str| headers.get(name).map(|v| v.to_str().map(str::to_owned));
+    let timestamp = match header(signature::TIMESTAMP_HEADER) {
+        None => return Err(Refusal::MissingTimestamp),
+        Some(Err(_)) => return Err(Refusal::MalformedTimestamp),
+        Some(Ok(t)) => t,
+    };
+    let signature = match header(signature::SIGNATURE_HEADER) {
+        None => return Err(Refusal::MissingSignature),
+        Some(Err(_)) => return Err(Refusal::BadSignature),
+        Some(Ok(s)) => s,
+    };
+    if timestamp.is_empty()
+        || timestamp.len() > 16
+        || !timestamp.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(Refusal::MalformedTimestamp);
+    }
+    let at: i64 = timestamp.parse().map_err(|_| Refusal::MalformedTimestamp)?;
+    let tolerance_ms = i64::try_from(tolerance.as_millis()).unwrap_or(i64::MAX);
+    if at < now_ms.saturating_sub(tolerance_ms) {
+        return Err(Refusal::StaleTimestamp);
+    }
+    if at > now_ms.saturating_add(tolerance_ms) {
+        return Err(Refusal::FutureTimestamp);
+    }
+    Ok((timestamp, signature))
+}
+
+/// The axum layer: verifies the signature against each of the environment's secrets (at most
+/// 3), marks the one that matched as used, and hands the request on with [`Authenticated`].
+async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let (timestamp, signature) =
+        match check_headers(request.headers(), now_ms, state.signature_tolerance) {
+            Ok(checked) => checked,
+            Err(refusal) => return refusal.into_response(),
+        };
+    let path_and_query = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_owned(),
+        |pq| pq.as_str().to_owned(),
+    );
+    // An id that does not parse is treated like an environment without secrets.
+    let environment_id = request
+        .uri()
+        .path()
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|id| id.parse::<Uuid>().ok());
+
+    let (mut parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => return Refusal::BodyTooLarge.into_response(),
+    };
+
+    let Some(environment_id) = environment_id else {
+        return Refusal::BadSignature.into_response();
+    };
+    let keys = match state
+        .keys
+        .keys(&state.pool, &state.keyring, environment_id)
+        .await
+    {
+        Ok(keys) => keys,
+        Err(e) => {
+            crate::server::internal_error("loading API secrets to verify a request", &e);
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    // Every secret is tried (no early exit), so timing does not tell which one matched.
+    let mut matched = None;
+    for key in keys.iter() {
+        let ok = signature::verify(
+            &key.key,
+            parts.method.as_str(),
+            &path_and_query,
+            &timestamp,
+            &body,
+            &signature,
+        );
+        if ok && matched.is_none() {
+            matched = Some(key.id);
+        }
+    }
+    let Some(secret_id) = matched else {
+        return Refusal::BadSignature.into_response();
+    };
+    state.usage.mark(secret_id, now_ms);
+    parts.extensions.insert(Authenticated {
+        environment_id,
+        secret_id,
+    });
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+#[derive(Serialize)]
+struct ApiSecret {
+    id: Uuid,
+    /// `csk_…a1B2`: the value itself is never available.
+    masked: String,
+    label: String,
+    created_at: String,
+    last_used_at: Option<String>,
+    webhook_signer: bool,
+}
+
+/// `GET …/api-secrets`: the environment's secrets' metadata.
+async fn list_api_secrets(
+    State(state): State<AppState>,
+    axum::Extension(auth): axum::Extension<Authenticated>,
+) -> Response {
+    match crate::secrets::db::list_for_api(&state.pool, auth.environment_id).await {
+        Ok(secrets) => Json(
+            secrets
+                .into_iter()
+                .map(|s| ApiSecret {
+                    id: s.id,
+                    masked: s.masked,
+                    label: s.label,
+                    created_at: s.created_at.iso,
+                    last_used_at: s.last_used_at.map(|m| m.iso),
+                    webhook_signer: s.webhook_signer,
+                })
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => {
+            crate::server::internal_error("listing API secrets for the REST API", &e);
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(timestamp: Option<&str>, signature: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(t) = timestamp {
+            headers.insert(
+                signature::TIMESTAMP_HEADER,
+                HeaderValue::from_str(t).unwrap(),
+            );
+        }
+        if let Some(s) = signature {
+            headers.insert(
+                signature::SIGNATURE_HEADER,
+                HeaderValue::from_str(s).unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn timestamps_are_checked_against_the_window() {
+        let now = 1_800_000_000_000;
+        let five_min = Duration::from_secs(300);
+        let check = |t: &str| check_headers(&headers(Some(t), Some("ab")), now, five_min);
+        assert!(check(&now.to_string()).is_ok());
+        assert!(check(&(now - 300_000).to_string()).is_ok());
+        assert!(check(&(now + 300_000).to_string()).is_ok());
+        assert_eq!(
+            check(&(now - 300_001).to_string()).unwrap_err(),
+            Refusal::StaleTimestamp
+        );
+        assert_eq!(
+            check(&(now + 300_001).to_string()).unwrap_err(),
+            Refusal::FutureTimestamp
+        );
+        for bad in [
+            "",
+            "abc",
+            "-5",
+            "1.5e12",
+            "99999999999999999999",
+            " 1800000000000",
+        ] {
+            assert_eq!(
+                check(bad).unwrap_err(),
+                Refusal::MalformedTimestamp,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            check_headers(&headers(None, Some("ab")), now, five_min).unwrap_err(),
+            Refusal::MissingTimestamp
+        );
+        assert_eq!(
+            check_headers(&headers(Some("1"), None), now, five_min).unwrap_err(),
+            Refusal::MissingSignature
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! The request signature customers already use (CKEditor Cloud Services' scheme), one
+//! implementation for verifying their REST calls and for signing our webhooks:
+//!
+//! `X-CS-Signature` = lowercase hex HMAC-SHA256, keyed with the API secret, over
+//! `UPPER(method) + path_and_query + timestamp + body`; `X-CS-Timestamp` = the milliseconds since
+//! the Unix epoch that were signed.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+pub const TIMESTAMP_HEADER: &str = "x-cs-timestamp";
+pub const SIGNATURE_HEADER: &str = "x-cs-signature";
+
+fn mac(key: &[u8], method: &str, path_and_query: &str, timestamp: &str, body: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length: `new_from_slice` cannot fail for it.
+    let mut mac = HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    for part in [
+        method.to_ascii_uppercase().as_bytes(),
+        path_and_query.as_bytes(),
+        timestamp.as_bytes(),
+    ] {
+        mac.update(part);
+    }
+    mac.update(body);
+    mac
+}
+
+/// The lowercase hex signature of a request.
+pub fn sign(
+    key: &[u8],
+    method: &str,
+    path_and_query: &str,
+    timestamp: &str,
+    body: &[u8],
+) -> String {
+    hex::encode(
+        mac(key, method, path_and_query, timestamp, body)
+            .finalize()
+            .into_bytes(),
+    )
+}
+
+/// Whether `signature` (hex) is the request's signature under `key`, compared in constant time.
+pub fn verify(
+    key: &[u8],
+    method: &str,
+    path_and_query: &str,
+    timestamp: &str,
+    body: &[u8],
+    signature: &str,
+) -> bool {
+    let mut expected = [0u8; 32];
+    if hex::decode_to_slice(signature, &mut expected).is_err() {
+        return false;
+    }
+    mac(key, method, path_and_query, timestamp, body)
+        .verify_slice(&expected)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VECTOR: &str = "56ac656c7f932c5b775be28949e90af9a2356eae2826539f10ab6526a0eec762";
+
+    #[test]
+    fn the_published_vector() {
+        let signature = sign(
+            b"SECRET",
+            "POST",
+            "/webhook?a=1",
+            "1563276169752",
+            br#"{"a":1}"#,
+        );
+        assert_eq!(signature, VECTOR);
+        // The method is upper-cased before signing.
+        assert_eq!(
+            sign(
+                b"SECRET",
+                "post",
+                "/webhook?a=1",
+                "1563276169752",
+                br#"{"a":1}"#
+            ),
+            VECTOR
+        );
+        assert!(verify(
+            b"SECRET",
+            "POST",
+            "/webhook?a=1",
+            "1563276169752",
+            br#"{"a":1}"#,
+            VECTOR
+        ));
+        // Upper-case hex is the same bytes.
+        assert!(verify(
+            b"SECRET",
+            "POST",
+            "/webhook?a=1",
+            "1563276169752",
+            br#"{"a":1}"#,
+            &VECTOR.to_uppercase()
+        ));
+    }
+
+    #[test]
+    fn any_change_breaks_the_signature() {
+        let ok = |key: &[u8], m: &str, p: &str, t: &str, b: &[u8]| verify(key, m, p, t, b, VECTOR);
+        assert!(!ok(
+            b"SECRET2",
+            "POST",
+            "/webhook?a=1",
+            "1563276169752",
+            br#"{"a":1}"#
+        ));
+        assert!(!ok(
+            b"SECRET",
+            "PUT",
+            "/webhook?a=1",
+            "1563276169752",
+            br#"{"a":1}"#
+        ));
+        assert!(!ok(
+            b"SECRET",
+            "POST",
+            "/webhook?a=2",
+            "1563276169752",
+            br#"{"a":1}"#
+        ));
+        assert!(!ok(
+            b"SECRET",
+            "POST",
+            "/webhooks?a=1",
+            "1563276169752",
+            br#"{"a":1}"#
+        ));
+        assert!(!ok(
+            b"SECRET",
+            "POST",
+            "/webhook?a=1",
+            "1563276169753",
+            br#"{"a":1}"#
+        ));
+        assert!(!ok(
+            b"SECRET",
+            "POST",
+            "/webhook?a=1",
+            "1563276169752",
+            br#"{"a":2}"#
+        ));
+        assert!(!verify(
+            b"SECRET",
+            "POST",
+            "/webhook?a=1",
+            "1563276169752",
+            br#"{"a":1}"#,
+            "zz"
+        ));
+        assert!(!verify(
+            b"SECRET",
+            "POST",
+            "/webhook?a=1",
+            "1563276169752",
+            br#"{"a":1}"#,
+            &VECTOR[..62]
+        ));
+    }
+}

@@ -1,0 +1,382 @@
+//! The REST API's signature check against the real router and Postgres: the scheme, the time
+//! window, refusals, removed secrets (on this and on another instance), "last used".
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use common::{Client, Reply, environment_id};
+use portal::{
+    api::signature::sign,
+    secrets::{CreatedSecret, removal_phrase},
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+async fn customer_with_secrets(pool: &PgPool, count: usize) -> (Client, Uuid, Vec<CreatedSecret>) {
+    let mut client = Client::new(pool.clone());
+    let reply = client.sign_up("ada@example.com", "Acme").await;
+    let env = environment_id(reply.location());
+    let mut secrets = Vec::new();
+    for _ in 0..count {
+        let reply = client
+            .post_form(
+                "/rpc/create_api_secret",
+                &[("environment_id", &env.to_string()), ("label", "")],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        secrets.push(serde_json::from_str(&reply.body).unwrap());
+    }
+    (client, env, secrets)
+}
+
+type Headers = Vec<(&'static str, String)>;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Sends `method uri` with `body`, signed with `secret` at `timestamp` (or with the given headers).
+async fn call(
+    client: &mut Client,
+    method: &str,
+    uri: &str,
+    body: &str,
+    headers: &[(&str, String)],
+) -> Reply {
+    // API calls come from servers: no session cookie, no browser headers.
+    let mut api = client.clone();
+    api.cookie = None;
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    api.send(request, Body::from(body.to_owned())).await
+}
+
+fn signed(
+    secret: &str,
+    method: &str,
+    uri: &str,
+    body: &str,
+    timestamp: i64,
+) -> Vec<(&'static str, String)> {
+    let ts = timestamp.to_string();
+    vec![
+        (
+            "x-cs-signature",
+            sign(secret.as_bytes(), method, uri, &ts, body.as_bytes()),
+        ),
+        ("x-cs-timestamp", ts),
+    ]
+}
+
+fn error_code(reply: &Reply) -> String {
+    let body: serde_json::Value =
+        serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("{e}: {}", reply.body));
+    body["error"].as_str().unwrap().to_owned()
+}
+
+#[sqlx::test]
+async fn each_of_the_three_secrets_signs_requests(pool: PgPool) {
+    let (mut client, env, secrets) = customer_with_secrets(&pool, 3).await;
+    let uri = format!("/api/v1/environments/{env}/api-secrets?limit=10");
+    for secret in &secrets {
+        let reply = call(
+            &mut client,
+            "GET",
+            &uri,
+            "",
+            &signed(&secret.value, "GET", &uri, "", now_ms()),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let listed: Vec<serde_json::Value> = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(listed.len(), 3);
+        assert_eq!(listed[0]["masked"], secrets[0].secret.masked);
+        assert_eq!(listed[0]["webhook_signer"], true);
+        for s in &secrets {
+            assert!(
+                !reply.body.contains(&s.value[4..20]),
+                "values are never listed"
+            );
+        }
+    }
+}
+
+#[sqlx::test]
+async fn last_used_is_written_once_per_flush_and_never_goes_back(pool: PgPool) {
+    let state = common::state(pool.clone());
+    let usage = state.usage.clone();
+    let mut client = Client::with_state(state);
+    let reply = client.sign_up("ada@example.com", "Acme").await;
+    let env = environment_id(reply.location());
+    let created: CreatedSecret = serde_json::from_str(
+        &client
+            .post_form(
+                "/rpc/create_api_secret",
+                &[("environment_id", &env.to_string())],
+            )
+            .await
+            .body,
+    )
+    .unwrap();
+    let unused: CreatedSecret = serde_json::from_str(
+        &client
+            .post_form(
+                "/rpc/create_api_secret",
+                &[("environment_id", &env.to_string())],
+            )
+            .await
+            .body,
+    )
+    .unwrap();
+
+    let uri = format!("/api/v1/environments/{env}/api-secrets");
+    let before = now_ms();
+    for _ in 0..50 {
+        let reply = call(
+            &mut client,
+            "GET",
+            &uri,
+            "",
+            &signed(&created.value, "GET", &uri, "", now_ms()),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    usage.flush(&pool).await.unwrap();
+    assert_eq!(usage.rows_written(), 1, "50 uses, one row written");
+    let last_used = |id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>(
+                "SELECT last_used_at FROM api_secrets WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let at = last_used(created.secret.id).await.expect("marked used");
+    assert!(at.timestamp_millis() >= before - 1000 && at.timestamp_millis() <= now_ms() + 1000);
+    assert_eq!(last_used(unused.secret.id).await, None);
+    // Nothing pending: no write.
+    usage.flush(&pool).await.unwrap();
+    assert_eq!(usage.rows_written(), 1);
+
+    // Another instance wrote a later date: an older mark does not move it back.
+    sqlx::query("UPDATE api_secrets SET last_used_at = now() + interval '1 hour' WHERE id = $1")
+        .bind(created.secret.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let later = last_used(created.secret.id).await.unwrap();
+    usage.mark(created.secret.id, before);
+    usage.flush(&pool).await.unwrap();
+    assert_eq!(last_used(created.secret.id).await, Some(later));
+}
+
+#[sqlx::test]
+async fn refusals_name_the_reason_and_never_the_secret(pool: PgPool) {
+    let (mut client, env, secrets) = customer_with_secrets(&pool, 1).await;
+    let key = &secrets[0].value;
+    let uri = format!("/api/v1/environments/{env}/api-secrets?a=1");
+    let body = r#"{"a":1}"#;
+    let now = now_ms();
+    // Only GET routes exist so far; a GET may carry a body, and the body is signed.
+    let ok = signed(key, "GET", &uri, body, now);
+    let with = |name: &'static str, value: &str| -> Headers {
+        ok.iter()
+            .map(|(n, v)| {
+                (
+                    *n,
+                    if *n == name {
+                        value.to_owned()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect()
+    };
+
+    let cases: Vec<(&str, Headers)> = vec![
+        ("missing_timestamp", vec![ok[0].clone()]),
+        ("missing_signature", vec![ok[1].clone()]),
+        ("malformed_timestamp", with("x-cs-timestamp", "yesterday")),
+        ("malformed_timestamp", with("x-cs-timestamp", "-1")),
+        ("bad_signature", with("x-cs-signature", "nothex")),
+    ];
+    for (expected, headers) in cases {
+        let reply = call(&mut client, "GET", &uri, body, &headers).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{expected}");
+        assert_eq!(error_code(&reply), expected);
+    }
+
+    // The window: ±5 minutes, edges included (a little slack for the test's own run time).
+    for (offset, expected) in [
+        (-299_000, None),
+        (299_000, None),
+        (-301_000, Some("stale_timestamp")),
+        (301_000, Some("future_timestamp")),
+    ] {
+        let headers = signed(key, "GET", &uri, "", now_ms() + offset);
+        let reply = call(&mut client, "GET", &uri, "", &headers).await;
+        match expected {
+            None => assert_eq!(reply.status, StatusCode::OK, "{offset}: {}", reply.body),
+            Some(code) => assert_eq!(error_code(&reply), code, "{offset}"),
+        }
+    }
+
+    // Tampering with anything signed.
+    let other_uri = format!("/api/v1/environments/{env}/api-secrets?a=2");
+    let other_path = format!("/api/v1/environments/{env}/api-secrets");
+    let signed_as_post = signed(key, "POST", &uri, body, now);
+    let bad = [
+        ("GET", uri.as_str(), body, signed_as_post),
+        ("GET", other_uri.as_str(), body, ok.clone()),
+        ("GET", other_path.as_str(), body, ok.clone()),
+        ("GET", uri.as_str(), r#"{"a":2}"#, ok.clone()),
+        ("GET", uri.as_str(), body, {
+            let mut h = ok.clone();
+            h[1].1 = (now + 1).to_string();
+            h
+        }),
+    ];
+    // The untampered request passes.
+    assert_eq!(
+        call(&mut client, "GET", &uri, body, &ok).await.status,
+        StatusCode::OK
+    );
+    let mut bodies = Vec::new();
+    for (method, uri, body, headers) in bad {
+        let reply = call(&mut client, method, uri, body, &headers).await;
+        assert!(
+            matches!(reply.status, StatusCode::UNAUTHORIZED),
+            "{method} {uri} {body}: {} {}",
+            reply.status,
+            reply.body
+        );
+        assert_eq!(error_code(&reply), "bad_signature");
+        bodies.push(reply.body);
+    }
+    // An unknown environment, or one that is not an id, answers exactly like a bad signature.
+    for env in [Uuid::new_v4().to_string(), "not-an-id".to_owned()] {
+        let uri = format!("/api/v1/environments/{env}/api-secrets");
+        let reply = call(
+            &mut client,
+            "GET",
+            &uri,
+            "",
+            &signed(key, "GET", &uri, "", now_ms()),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reply.body, bodies[0]);
+    }
+
+    // Bodies are capped before any signature work.
+    let big = "x".repeat(1024 * 1024 + 1);
+    let reply = call(
+        &mut client,
+        "GET",
+        &uri,
+        &big,
+        &signed(key, "GET", &uri, &big, now_ms()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[sqlx::test]
+async fn a_removed_secret_stops_verifying_here_and_on_other_instances(pool: PgPool) {
+    let (mut client, env, secrets) = customer_with_secrets(&pool, 2).await;
+    let removed = &secrets[1];
+    let uri = format!("/api/v1/environments/{env}/api-secrets");
+
+    // A second instance on the same database, with its own key cache and listener.
+    let other_state = common::state(pool.clone());
+    tokio::spawn(portal::api::keys::listen(
+        other_state.keys.clone(),
+        pool.clone(),
+    ));
+    let mut other = Client::with_state(other_state);
+    // Both have the keys cached.
+    for instance in [&mut client, &mut other] {
+        let reply = call(
+            instance,
+            "GET",
+            &uri,
+            "",
+            &signed(&removed.value, "GET", &uri, "", now_ms()),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await; // the listener is listening
+
+    let reply = client
+        .post_form(
+            "/rpc/remove_api_secret",
+            &[
+                ("environment_id", &env.to_string()),
+                ("secret_id", &removed.secret.id.to_string()),
+                ("phrase", &removal_phrase(&removed.secret.masked)),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    let reply = call(
+        &mut client,
+        "GET",
+        &uri,
+        "",
+        &signed(&removed.value, "GET", &uri, "", now_ms()),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNAUTHORIZED,
+        "refused at once where it was removed"
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let reply = call(
+            &mut other,
+            "GET",
+            &uri,
+            "",
+            &signed(&removed.value, "GET", &uri, "", now_ms()),
+        )
+        .await;
+        if reply.status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "still verifying after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The remaining secret still works on both.
+    for instance in [&mut client, &mut other] {
+        let reply = call(
+            instance,
+            "GET",
+            &uri,
+            "",
+            &signed(&secrets[0].value, "GET", &uri, "", now_ms()),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+}
