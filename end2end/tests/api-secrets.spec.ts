@@ -2,7 +2,8 @@
 // (../shared/seed/api-secrets.md): create (shown once), the first secret signs webhooks,
 // "Use with webhooks" with Confirm/Cancel, remove with a typed phrase, the limit of 3.
 import { test, expect, expectNoAxeViolations } from "./fixtures/portal";
-import { signUp as signUpOnly } from "./fixtures/accounts";
+import { environmentIdOf, signUp as signUpOnly } from "./fixtures/accounts";
+import { createHmac } from "node:crypto";
 import type { Page } from "@playwright/test";
 
 const LIMIT = "This environment already has 3 API secrets, the most it can have. Remove one to create another.";
@@ -274,4 +275,42 @@ test("works on a 375 px wide screen", async ({ page }) => {
   const dialog = page.getByRole("dialog", { name: "Remove API secret" });
   await expect(dialog.getByRole("button", { name: "Cancel" })).toBeInViewport({ ratio: 1 });
   await expectNoAxeViolations(page);
+});
+
+test("a REST call signed with a new secret turns its Last used from Never to a date", async ({
+  page,
+  context,
+  request,
+}) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  await page.clock.install();
+  await signUp(page);
+  const environmentId = environmentIdOf(page);
+  await expect(page.getByLabel("Environment ID")).toHaveValue(environmentId);
+  await page.getByRole("button", { name: "Copy" }).click();
+  await expect(page.getByText("Copied", { exact: true })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(environmentId);
+
+  const { value, masked } = await createSecret(page);
+  const lastUsed = rowOf(page, masked).getByRole("cell").nth(1);
+  await expect(lastUsed).toHaveText("Never");
+
+  // Signed the way customers' code signs (Node's crypto), from outside the browser.
+  const path = `/api/v1/environments/${environmentId}/api-secrets`;
+  const timestamp = Date.now().toString();
+  const signature = createHmac("sha256", value).update(`GET${path}${timestamp}`).digest("hex");
+  const response = await request.get(path, {
+    headers: { "X-CS-Timestamp": timestamp, "X-CS-Signature": signature },
+  });
+  expect(response.status()).toBe(200);
+  expect((await response.json()).map((s: { masked: string }) => s.masked)).toEqual([masked]);
+
+  // The open tab refreshes its list every 30 seconds.
+  await expect
+    .poll(async () => {
+      await page.clock.fastForward("00:31");
+      return (await lastUsed.textContent()) ?? "";
+    })
+    .not.toBe("Never");
+  await expect(lastUsed.locator("time")).toHaveText(/just now|minutes? ago/);
 });

@@ -126,7 +126,8 @@ impl KeyCache {
 /// process ends, reconnecting (and clearing the cache, since notifications may have been missed)
 /// whenever the connection is lost.
 pub async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
-    loop {
+    // Ends with the pool (the server is shutting down).
+    while !pool.is_closed() {
         match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(mut listener) => {
                 if let Err(e) = listener.listen(CHANNEL).await {
@@ -143,6 +144,7 @@ pub async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
                                 // Reconnected: what happened meanwhile is unknown.
                                 cache.clear();
                             }
+                            Err(_) if pool.is_closed() => return,
                             Err(e) => {
                                 tracing::warn!(error = %e, "API secret change listener failed");
                                 break;
@@ -151,6 +153,7 @@ pub async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
                     }
                 }
             }
+            Err(_) if pool.is_closed() => return,
             Err(e) => tracing::warn!(error = %e, "cannot connect the API secret change listener"),
         }
         cache.clear();

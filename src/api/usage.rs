@@ -79,8 +79,11 @@ impl Usage {
 pub async fn run(usage: std::sync::Arc<Usage>, pool: PgPool) {
     let mut tick = tokio::time::interval(FLUSH_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    while !pool.is_closed() {
         tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
         if let Err(e) = usage.flush(&pool).await {
             tracing::warn!(error = %e, "writing last-used dates failed; will retry");
         }

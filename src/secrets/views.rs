@@ -48,6 +48,7 @@ pub fn ApiSecretsPage() -> impl IntoView {
                                 "API secrets authenticate your REST API calls and sign the webhooks we send you. "
                                 "You can have up to 3, which makes rotating them easy. Keep them in a safe place."
                             </p>
+                            <EnvironmentId id=tab.environment.id.to_string() />
                             <SecretsTabView tab />
                         }
                             .into_any()
@@ -59,6 +60,49 @@ pub fn ApiSecretsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The environment's id, which REST API URLs need: a read-only field and "Copy".
+#[component]
+fn EnvironmentId(id: String) -> impl IntoView {
+    view! {
+        <div class="environment-id">
+            <label for="environment-id">"Environment ID"</label>
+            <div class="copy-row">
+                <input
+                    id="environment-id"
+                    class="mono"
+                    type="text"
+                    readonly
+                    spellcheck="false"
+                    value=id.clone()
+                />
+                <CopyButton text=id />
+            </div>
+        </div>
+    }
+}
+
+/// "Copy" (Clipboard API), then a visible "Copied".
+#[island]
+fn CopyButton(text: String) -> impl IntoView {
+    let copied = RwSignal::new(None::<bool>);
+    let copy = move |_| {
+        let text = text.clone();
+        leptos::task::spawn_local(async move {
+            copied.set(Some(copy_to_clipboard(&text).await));
+        });
+    };
+    view! {
+        <button type="button" class="secondary" on:click=copy>"Copy"</button>
+        <span class="copied" role="status">
+            {move || match copied.get() {
+                Some(true) => "Copied",
+                Some(false) => "Could not copy: select the value and copy it yourself.",
+                None => "",
+            }}
+        </span>
     }
 }
 
@@ -116,6 +160,7 @@ fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
     Effect::new(move |_| {
         state.hydrated.set(true);
         start_clock(state.now_ms);
+        keep_fresh(state);
     });
 
     view! {
@@ -210,7 +255,9 @@ fn SecretsTable() -> impl IntoView {
             <tbody>
                 <For
                     each=move || state.secrets.get()
-                    key=|secret| (secret.id, secret.webhook_signer)
+                    key=|secret| {
+                        (secret.id, secret.webhook_signer, secret.last_used_at.as_ref().map(|m| m.ms))
+                    }
                     children=move |secret| view! { <SecretRow secret /> }
                 />
             </tbody>
@@ -585,6 +632,31 @@ fn focus_back(id: &str) {
     if !focus(id) {
         focus(STATUS_ID);
     }
+}
+
+/// Reloads the list every 30 seconds while no modal is open, so "Last used" follows the REST
+/// calls made meanwhile (browser only).
+fn keep_fresh(state: TabState) {
+    #[cfg(feature = "hydrate")]
+    {
+        let refresh = move || {
+            if state.modal.with_untracked(Option::is_some) {
+                return;
+            }
+            leptos::task::spawn_local(async move {
+                if let Ok(tab) = list_api_secrets(state.environment_id).await
+                    && state.modal.with_untracked(Option::is_none)
+                {
+                    state.secrets.set(tab.secrets);
+                }
+            });
+        };
+        if let Ok(handle) = set_interval_with_handle(refresh, std::time::Duration::from_secs(30)) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = state;
 }
 
 /// Starts the browser clock that keeps relative times fresh (browser only).
