@@ -88,6 +88,19 @@ async fn each_of_the_three_secrets_signs_requests(pool: PgPool) {
     let (mut client, env, secrets) = customer_with_secrets(&pool, 3).await;
     let uri = format!("/api/v1/environments/{env}/api-secrets?limit=10");
     for secret in &secrets {
+        let ping = format!("/api/v1/environments/{env}/ping");
+        let reply = call(
+            &mut client,
+            "GET",
+            &ping,
+            "",
+            &signed(&secret.value, "GET", &ping, "", now_ms()),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let pong: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(pong["signed_with"], secret.secret.id.to_string());
+        assert_eq!(pong["environment_id"], env.to_string());
         let reply = call(
             &mut client,
             "GET",

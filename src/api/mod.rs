@@ -34,6 +34,7 @@ pub struct Authenticated {
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
+        .route("/api/v1/environments/{environment_id}/ping", get(ping))
         .route(
             "/api/v1/environments/{environment_id}/api-secrets",
             get(list_api_secrets),
@@ -204,6 +205,21 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
         secret_id,
     });
     next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+#[derive(Serialize)]
+struct Pong {
+    environment_id: Uuid,
+    /// The id of the API secret whose signature matched.
+    signed_with: Uuid,
+}
+
+/// `GET …/ping`: checks a caller's signing (no database work beyond the cached keys).
+async fn ping(axum::Extension(auth): axum::Extension<Authenticated>) -> Json<Pong> {
+    Json(Pong {
+        environment_id: auth.environment_id,
+        signed_with: auth.secret_id,
+    })
 }
 
 #[derive(Serialize)]

@@ -54,6 +54,7 @@ impl Usage {
         .await;
         match result {
             Ok(done) => {
+                tracing::debug!(rows = done.rows_affected(), "wrote last-used dates");
                 self.written
                     .fetch_add(done.rows_affected(), Ordering::Relaxed);
                 Ok(())
