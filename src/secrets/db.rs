@@ -68,27 +68,32 @@ pub async fn tab(
     organization_id: Uuid,
     environment_id: Uuid,
 ) -> Result<Option<SecretsTab>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let Some(environment) =
-        crate::environments::db::get(&mut *tx, organization_id, environment_id).await?
-    else {
+    // Two round trips, no transaction: a page is a moment's view (actions lock and re-check).
+    let environment = sqlx::query!(
+        r#"SELECT id, name, now() AS "now!: chrono::DateTime<chrono::Utc>"
+             FROM environments WHERE id = $1 AND organization_id = $2"#,
+        environment_id,
+        organization_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(environment) = environment else {
         return Ok(None);
     };
-    let secrets = list(&mut tx, environment_id).await?;
-    let now = sqlx::query_scalar!(r#"SELECT now() AS "now!: chrono::DateTime<chrono::Utc>""#)
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let secrets = list(pool, environment_id).await?;
     Ok(Some(SecretsTab {
-        environment,
+        environment: crate::environments::Environment {
+            id: environment.id,
+            name: environment.name,
+        },
         secrets,
-        now_ms: now.timestamp_millis(),
+        now_ms: environment.now.timestamp_millis(),
     }))
 }
 
 /// The environment's secrets, oldest first.
 async fn list(
-    tx: &mut Transaction<'_, Postgres>,
+    db: impl sqlx::PgExecutor<'_>,
     environment_id: Uuid,
 ) -> Result<Vec<SecretSummary>, sqlx::Error> {
     let rows = sqlx::query_as!(
@@ -102,7 +107,7 @@ async fn list(
             ORDER BY s.created_at, s.id"#,
         environment_id
     )
-    .fetch_all(&mut **tx)
+    .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(SecretSummary::from).collect())
 }
@@ -112,10 +117,7 @@ pub async fn list_for_api(
     pool: &PgPool,
     environment_id: Uuid,
 ) -> Result<Vec<SecretSummary>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let secrets = list(&mut tx, environment_id).await?;
-    tx.commit().await?;
-    Ok(secrets)
+    list(pool, environment_id).await
 }
 
 /// Locks the environment's row for the rest of the transaction; its current signer.
@@ -193,7 +195,7 @@ pub async fn create(
         &masked,
     )
     .await?;
-    let secrets = list(&mut tx, environment_id).await?;
+    let secrets = list(&mut *tx, environment_id).await?;
     tx.commit().await?;
     Ok(CreatedSecret {
         secret: row.into(),
@@ -225,7 +227,7 @@ pub async fn use_with_webhooks(
         )
         .await?;
     }
-    let secrets = list(&mut tx, environment_id).await?;
+    let secrets = list(&mut *tx, environment_id).await?;
     tx.commit().await?;
     Ok(secrets)
 }
@@ -264,7 +266,7 @@ pub async fn remove(
         &masked,
     )
     .await?;
-    let secrets = list(&mut tx, environment_id).await?;
+    let secrets = list(&mut *tx, environment_id).await?;
     tx.commit().await?;
     Ok(secrets)
 }

@@ -37,9 +37,12 @@ pub fn router(state: AppState) -> Router {
     // The REST API: signed requests, no sessions, no CSRF check (callers are servers).
     let api = crate::api::router(state.clone());
 
-    let app = Router::new()
+    // Probes: no session, no CSRF check.
+    let probes = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .route("/readyz", get(health::readyz));
+
+    let app = Router::new()
         .route("/", get(handlers::home))
         .route("/api-secrets", get(handlers::home))
         .route("/sign-up", post(handlers::sign_up))
@@ -53,7 +56,7 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions)
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(CompressionLayer::new());
-    with_security_headers(api.merge(app))
+    with_security_headers(probes.merge(api).merge(app))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
