@@ -124,6 +124,55 @@ async fn each_of_the_three_secrets_signs_requests(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn the_openapi_document_matches_the_server(pool: PgPool) {
+    let (mut client, env, secrets) = customer_with_secrets(&pool, 1).await;
+    let reply = call(&mut client, "GET", "/api/v1/openapi.json", "", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let doc: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 2);
+    // Every documented operation answers 200 to a signed request, and 401 to an unsigned one.
+    for (path, operations) in paths {
+        for method in operations.as_object().unwrap().keys() {
+            let uri = path.replace("{environment_id}", &env.to_string());
+            let method = method.to_uppercase();
+            let headers = signed(&secrets[0].value, &method, &uri, "", now_ms());
+            let reply = call(&mut client, &method, &uri, "", &headers).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "{method} {uri}: {}",
+                reply.body
+            );
+            assert!(operations[method.to_lowercase()]["responses"]["200"].is_object());
+            let reply = call(&mut client, &method, &uri, "", &[]).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    // The documented refusal codes are the ones the server uses.
+    let documented: Vec<&str> =
+        doc["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|code| code.as_str().unwrap())
+            .collect();
+    for code in [
+        "missing_timestamp",
+        "missing_signature",
+        "malformed_timestamp",
+        "stale_timestamp",
+        "future_timestamp",
+        "bad_signature",
+        "body_too_large",
+    ] {
+        assert!(documented.contains(&code), "{code}");
+    }
+    assert_eq!(documented.len(), 7);
+}
+
+#[sqlx::test]
 async fn last_used_is_written_once_per_flush_and_never_goes_back(pool: PgPool) {
     let state = common::state(pool.clone());
     let usage = state.usage.clone();

@@ -99,6 +99,7 @@ fn is_public(path: &str) -> bool {
         path,
         "/sign-in" | "/sign-up" | "/status" | "/healthz" | "/readyz"
     ) || path.starts_with("/rpc/")
+        || path.starts_with("/api/")
         || is_asset(path)
 }
 

@@ -2,6 +2,7 @@
 //! signatures made with one of the environment's API secrets (see [`signature`]).
 
 pub mod keys;
+pub mod openapi;
 pub mod signature;
 pub mod usage;
 
@@ -33,13 +34,20 @@ pub struct Authenticated {
 }
 
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+    let signed = Router::new()
         .route("/api/v1/environments/{environment_id}/ping", get(ping))
         .route(
             "/api/v1/environments/{environment_id}/api-secrets",
             get(list_api_secrets),
         )
-        .route_layer(middleware::from_fn_with_state(state, authenticate))
+        .route_layer(middleware::from_fn_with_state(state, authenticate));
+    // The description itself needs no signature.
+    Router::new()
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(openapi::document()) }),
+        )
+        .merge(signed)
 }
 
 /// Why a request was refused: the reason is named, never which secret came close.
@@ -55,7 +63,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    fn code(self) -> &'static str {
+    pub fn code(self) -> &'static str {
         match self {
             Refusal::MissingTimestamp => "missing_timestamp",
             Refusal::MissingSignature => "missing_signature",
