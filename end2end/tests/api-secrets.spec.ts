@@ -23,7 +23,12 @@ async function createSecret(page: Page, label = "") {
   expect(value).toMatch(/^csk_[0-9A-Za-z]{49}$/);
   await dialog.getByRole("button", { name: "Close" }).click();
   await expect(dialog).toBeHidden();
-  return { value, masked: `csk_…${value.slice(-4)}` };
+  const masked = `csk_…${value.slice(-4)}`;
+  // Focus goes back to the button, or, once the limit disables it, to the message.
+  const create = page.getByRole("button", { name: "Create a new API secret" });
+  if (await create.isEnabled()) await expect(create).toBeFocused();
+  else await expect(page.getByRole("status").filter({ hasText: `API secret ${masked} created.` })).toBeFocused();
+  return { value, masked };
 }
 
 const rowOf = (page: Page, masked: string) => page.getByRole("row").filter({ hasText: masked });

@@ -28,6 +28,8 @@ const MAX_ENTRIES: usize = 10_000;
 pub struct SecretKey {
     pub id: Uuid,
     pub key: Zeroizing<Vec<u8>>,
+    /// When this instance last passed a use of it on to [`super::usage::Usage`] (ms).
+    pub last_marked_ms: std::sync::atomic::AtomicI64,
 }
 
 pub type Keys = Arc<[SecretKey]>;
@@ -85,7 +87,11 @@ impl KeyCache {
                     &row.nonce,
                     &row.ciphertext,
                 )?;
-                Ok(SecretKey { id: row.id, key })
+                Ok(SecretKey {
+                    id: row.id,
+                    key,
+                    last_marked_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+                })
             })
             .collect::<Result<Vec<_>, OpenError>>()?
             .into();

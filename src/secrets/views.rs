@@ -198,7 +198,9 @@ fn CreateForm() -> impl IntoView {
                 Ok(created) => {
                     label.set(String::new());
                     state.secrets.set(created.secrets.clone());
+                    let message = format!("API secret {} created.", created.secret.masked);
                     state.open(Modal::Created(created), CREATE_BUTTON_ID);
+                    state.status.set(message);
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -414,7 +416,6 @@ fn RevealSecret(created: CreatedSecret) -> impl IntoView {
     let state = expect_context::<TabState>();
     let copied = RwSignal::new(None::<bool>);
     let value = created.value;
-    let masked = created.secret.masked;
     let copy = {
         let value = value.clone();
         move |_| {
@@ -424,7 +425,8 @@ fn RevealSecret(created: CreatedSecret) -> impl IntoView {
             });
         }
     };
-    let close = move |_| state.done(format!("API secret {masked} created."));
+    // Back to "Create a new API secret" (or, when it is now disabled, to the status message).
+    let close = move |_| state.modal.set(None);
     view! {
         <h2 id="modal-title">"Your new API secret"</h2>
         <p class="warning">
