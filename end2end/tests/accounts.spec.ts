@@ -11,7 +11,7 @@ async function signUp(page: Page, customer = uniqueCustomer()) {
 
 test("sign up, sign out, sign in again; a wrong password is refused", async ({ page }) => {
   const customer = await signUp(page);
-  await expect(page.getByLabel("Environment").locator("option:checked")).toHaveText("Production");
+  await expect(page.getByLabel("Environment", { exact: true }).locator("option:checked")).toHaveText("Production");
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/sign-in$/);
@@ -68,7 +68,7 @@ test("environments can be created, renamed and switched to", async ({ page }) =>
   await page.getByLabel("Name", { exact: true }).fill("Staging");
   await page.getByRole("button", { name: "Create environment" }).click();
   await expect(page.getByRole("row", { name: /Staging/ })).toBeVisible();
-  await expect(page.getByLabel("Environment").getByRole("option", { name: "Staging" })).toBeAttached();
+  await expect(page.getByLabel("Environment", { exact: true }).getByRole("option", { name: "Staging" })).toBeAttached();
 
   await page.getByLabel("Name", { exact: true }).fill("Staging");
   await page.getByRole("button", { name: "Create environment" }).click();
@@ -79,7 +79,7 @@ test("environments can be created, renamed and switched to", async ({ page }) =>
   await expect(page.getByRole("row", { name: /QA/ })).toBeVisible();
   await expectNoAxeViolations(page);
 
-  await page.getByLabel("Environment").selectOption({ label: "QA" });
+  await page.getByLabel("Environment", { exact: true }).selectOption({ label: "QA" });
   await page.getByRole("button", { name: "Switch" }).click();
   await expect(page.getByText("Environment: QA")).toBeVisible();
 });
@@ -113,7 +113,7 @@ test("two customers never see each other's environments, even replaying ids", as
   expect(await shell.text()).not.toContain(adasEnvironment);
 
   await adaPage.reload();
-  await expect(adaPage.getByLabel("Environment").locator("option:checked")).toHaveText("Production");
+  await expect(adaPage.getByLabel("Environment", { exact: true }).locator("option:checked")).toHaveText("Production");
   await ada.close();
   await bob.close();
 });

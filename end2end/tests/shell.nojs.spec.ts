@@ -65,7 +65,7 @@ test("environments are created and renamed with plain forms", async ({ page }) =
   await page.getByLabel("New name for Staging").fill("QA");
   await page.getByRole("button", { name: "Rename" }).nth(1).click();
   await expect(page.getByRole("row", { name: /QA/ })).toBeVisible();
-  await page.getByLabel("Environment").selectOption({ label: "QA" });
+  await page.getByLabel("Environment", { exact: true }).selectOption({ label: "QA" });
   await page.getByRole("button", { name: "Switch" }).click();
   await expect(page.getByText("Environment: QA")).toBeVisible();
 });

@@ -7,8 +7,8 @@ test("the signed-in shell hydrates with the organization, its environment and th
   await expect(page).toHaveTitle(/API secrets/);
   await expect(page.getByRole("link", { name: "Customer Portal" })).toBeVisible();
   await expect(page.getByText(customer.organization, { exact: true })).toBeVisible();
-  await expect(page.getByLabel("Environment")).toHaveValue(/[0-9a-f-]{36}/);
-  await expect(page.getByLabel("Environment").locator("option:checked")).toHaveText("Production");
+  await expect(page.getByLabel("Environment", { exact: true })).toHaveValue(/[0-9a-f-]{36}/);
+  await expect(page.getByLabel("Environment", { exact: true }).locator("option:checked")).toHaveText("Production");
   const tab = page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "API secrets" });
   await expect(tab).toHaveAttribute("aria-current", "page");
   await expectNoAxeViolations(page);
