@@ -19,7 +19,15 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 async fn customer_with_secrets(pool: &PgPool, count: usize) -> (Client, Uuid, Vec<CreatedSecret>) {
-    let mut client = Client::new(pool.clone());
+    customer_in(common::state(pool.clone()), count).await
+}
+
+/// A signed-up customer of the server with `state`, and `count` new secrets.
+async fn customer_in(
+    state: portal::server::state::AppState,
+    count: usize,
+) -> (Client, Uuid, Vec<CreatedSecret>) {
+    let mut client = Client::with_state(state);
     let reply = client.sign_up("ada@example.com", "Acme").await;
     let env = environment_id(reply.location());
     let mut secrets = Vec::new();
@@ -176,29 +184,8 @@ async fn the_openapi_document_matches_the_server(pool: PgPool) {
 async fn last_used_is_written_once_per_flush_and_never_goes_back(pool: PgPool) {
     let state = common::state(pool.clone());
     let usage = state.usage.clone();
-    let mut client = Client::with_state(state);
-    let reply = client.sign_up("ada@example.com", "Acme").await;
-    let env = environment_id(reply.location());
-    let created: CreatedSecret = serde_json::from_str(
-        &client
-            .post_form(
-                "/rpc/create_api_secret",
-                &[("environment_id", &env.to_string())],
-            )
-            .await
-            .body,
-    )
-    .unwrap();
-    let unused: CreatedSecret = serde_json::from_str(
-        &client
-            .post_form(
-                "/rpc/create_api_secret",
-                &[("environment_id", &env.to_string())],
-            )
-            .await
-            .body,
-    )
-    .unwrap();
+    let (mut client, env, secrets) = customer_in(state, 2).await;
+    let (created, unused) = (&secrets[0], &secrets[1]);
 
     let uri = format!("/api/v1/environments/{env}/api-secrets");
     let before = now_ms();

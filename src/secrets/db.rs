@@ -120,6 +120,16 @@ pub async fn list_for_api(
     list(pool, environment_id).await
 }
 
+/// Ends an action: the environment's secrets as the action left them, then commit.
+async fn commit_with_list(
+    mut tx: Transaction<'_, Postgres>,
+    environment_id: Uuid,
+) -> Result<Vec<SecretSummary>, ActionError> {
+    let secrets = list(&mut *tx, environment_id).await?;
+    tx.commit().await?;
+    Ok(secrets)
+}
+
 /// Locks the environment's row for the rest of the transaction; its current signer.
 async fn lock_environment(
     tx: &mut Transaction<'_, Postgres>,
@@ -195,8 +205,7 @@ pub async fn create(
         &masked,
     )
     .await?;
-    let secrets = list(&mut *tx, environment_id).await?;
-    tx.commit().await?;
+    let secrets = commit_with_list(tx, environment_id).await?;
     Ok(CreatedSecret {
         secret: row.into(),
         secrets,
@@ -227,9 +236,7 @@ pub async fn use_with_webhooks(
         )
         .await?;
     }
-    let secrets = list(&mut *tx, environment_id).await?;
-    tx.commit().await?;
-    Ok(secrets)
+    commit_with_list(tx, environment_id).await
 }
 
 /// Deletes a secret, row and ciphertext, for good. Refused for the webhook signer, and unless
@@ -266,9 +273,7 @@ pub async fn remove(
         &masked,
     )
     .await?;
-    let secrets = list(&mut *tx, environment_id).await?;
-    tx.commit().await?;
-    Ok(secrets)
+    commit_with_list(tx, environment_id).await
 }
 
 /// A secret's value, decrypted (for the server's own use: verifying, signing, tests).
