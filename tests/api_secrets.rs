@@ -7,74 +7,13 @@ mod common;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use common::{Client, Reply, environment_id};
+use common::{Client, Reply, create, created, customer, list, remove, switch};
 use portal::secrets::{
     CreatedSecret, LIMIT_REACHED, SIGNER_CANNOT_BE_REMOVED, SecretSummary, WRONG_PHRASE,
     crypto::Keyring, removal_phrase, token,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
-
-/// A signed-up customer and their "Production" environment.
-async fn customer(pool: &PgPool, email: &str) -> (Client, Uuid) {
-    let mut client = Client::new(pool.clone());
-    let reply = client.sign_up(email, &format!("Org of {email}")).await;
-    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    let env = environment_id(reply.location());
-    (client, env)
-}
-
-async fn create(client: &mut Client, env: Uuid, label: &str) -> Reply {
-    client
-        .post_form(
-            "/rpc/create_api_secret",
-            &[("environment_id", &env.to_string()), ("label", label)],
-        )
-        .await
-}
-
-async fn created(client: &mut Client, env: Uuid) -> CreatedSecret {
-    let reply = create(client, env, "").await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    serde_json::from_str(&reply.body).unwrap()
-}
-
-async fn switch(client: &mut Client, env: Uuid, secret: Uuid) -> Reply {
-    client
-        .post_form(
-            "/rpc/use_api_secret_with_webhooks",
-            &[
-                ("environment_id", &env.to_string()),
-                ("secret_id", &secret.to_string()),
-            ],
-        )
-        .await
-}
-
-async fn remove(client: &mut Client, env: Uuid, secret: Uuid, phrase: &str) -> Reply {
-    client
-        .post_form(
-            "/rpc/remove_api_secret",
-            &[
-                ("environment_id", &env.to_string()),
-                ("secret_id", &secret.to_string()),
-                ("phrase", phrase),
-            ],
-        )
-        .await
-}
-
-async fn list(client: &mut Client, env: Uuid) -> Vec<SecretSummary> {
-    let reply = client
-        .post_form(
-            "/rpc/list_api_secrets",
-            &[("environment_id", &env.to_string())],
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let tab: portal::secrets::SecretsTab = serde_json::from_str(&reply.body).unwrap();
-    tab.secrets
-}
 
 /// The invariant: no secrets and no signer, or a signer that is one of the environment's secrets.
 async fn assert_one_signer(pool: &PgPool, env: Uuid) -> (i64, Option<Uuid>) {
@@ -517,63 +456,4 @@ async fn secrets_sealed_under_an_old_master_key_open_after_rotation(pool: PgPool
             .await
             .is_err()
     );
-}
-
-/// Everything the server logs (every level, every module) while secrets are created, listed,
-/// refused and removed: the value is never in it.
-#[sqlx::test]
-async fn secret_values_never_reach_the_logs(pool: PgPool) {
-    use std::sync::Mutex;
-    use tracing_subscriber::fmt::MakeWriter;
-
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Capture {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    impl<'a> MakeWriter<'a> for Capture {
-        type Writer = Capture;
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
-
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(capture.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let (mut client, env) = customer(&pool, "ada@example.com").await;
-    let mut values = Vec::new();
-    for _ in 0..3 {
-        values.push(created(&mut client, env).await);
-    }
-    assert_eq!(
-        create(&mut client, env, "").await.status,
-        StatusCode::CONFLICT
-    );
-    list(&mut client, env).await;
-    let last = &values[2].secret;
-    remove(&mut client, env, last.id, "wrong").await;
-    remove(&mut client, env, last.id, &removal_phrase(&last.masked)).await;
-    client
-        .get(&format!("/environments/{env}/api-secrets"))
-        .await;
-
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("/rpc/create_api_secret"), "the capture works");
-    for created in &values {
-        assert!(
-            !logs.contains(&created.value[4..20]),
-            "a value reached the logs"
-        );
-    }
 }

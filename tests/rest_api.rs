@@ -32,14 +32,7 @@ async fn customer_in(
     let env = environment_id(reply.location());
     let mut secrets = Vec::new();
     for _ in 0..count {
-        let reply = client
-            .post_form(
-                "/rpc/create_api_secret",
-                &[("environment_id", &env.to_string()), ("label", "")],
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        secrets.push(serde_json::from_str(&reply.body).unwrap());
+        secrets.push(common::created(&mut client, env).await);
     }
     (client, env, secrets)
 }

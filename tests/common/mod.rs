@@ -152,3 +152,71 @@ pub fn environment_id(location: &str) -> uuid::Uuid {
         .and_then(|id| id.parse().ok())
         .unwrap_or_else(|| panic!("not an environment URL: {location}"))
 }
+
+// The API secrets actions, as the tab calls them.
+
+/// A signed-up customer and their "Production" environment.
+pub async fn customer(pool: &PgPool, email: &str) -> (Client, uuid::Uuid) {
+    let mut client = Client::new(pool.clone());
+    let reply = client.sign_up(email, &format!("Org of {email}")).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let env = environment_id(reply.location());
+    (client, env)
+}
+
+pub async fn create(client: &mut Client, env: uuid::Uuid, label: &str) -> Reply {
+    client
+        .post_form(
+            "/rpc/create_api_secret",
+            &[("environment_id", &env.to_string()), ("label", label)],
+        )
+        .await
+}
+
+pub async fn created(client: &mut Client, env: uuid::Uuid) -> portal::secrets::CreatedSecret {
+    let reply = create(client, env, "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+pub async fn switch(client: &mut Client, env: uuid::Uuid, secret: uuid::Uuid) -> Reply {
+    client
+        .post_form(
+            "/rpc/use_api_secret_with_webhooks",
+            &[
+                ("environment_id", &env.to_string()),
+                ("secret_id", &secret.to_string()),
+            ],
+        )
+        .await
+}
+
+pub async fn remove(
+    client: &mut Client,
+    env: uuid::Uuid,
+    secret: uuid::Uuid,
+    phrase: &str,
+) -> Reply {
+    client
+        .post_form(
+            "/rpc/remove_api_secret",
+            &[
+                ("environment_id", &env.to_string()),
+                ("secret_id", &secret.to_string()),
+                ("phrase", phrase),
+            ],
+        )
+        .await
+}
+
+pub async fn list(client: &mut Client, env: uuid::Uuid) -> Vec<portal::secrets::SecretSummary> {
+    let reply = client
+        .post_form(
+            "/rpc/list_api_secrets",
+            &[("environment_id", &env.to_string())],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let tab: portal::secrets::SecretsTab = serde_json::from_str(&reply.body).unwrap();
+    tab.secrets
+}

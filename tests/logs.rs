@@ -1,0 +1,71 @@
+//! Everything the server logs, captured by the process-wide subscriber. A test binary of its own:
+//! a thread-local subscriber (`set_default`) races with other tests' threads over tracing's
+//! per-callsite interest cache, and then sees nothing.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use common::{create, created, customer, list, remove};
+use portal::secrets::removal_phrase;
+use sqlx::PgPool;
+
+/// Everything the server logs (every level, every module) while secrets are created, listed,
+/// refused and removed: the value is never in it.
+#[sqlx::test]
+async fn secret_values_never_reach_the_logs(pool: PgPool) {
+    use tracing_subscriber::fmt::MakeWriter;
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl<'a> MakeWriter<'a> for Capture {
+        type Writer = Capture;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let (mut client, env) = customer(&pool, "ada@example.com").await;
+    let mut values = Vec::new();
+    for _ in 0..3 {
+        values.push(created(&mut client, env).await);
+    }
+    assert_eq!(
+        create(&mut client, env, "").await.status,
+        StatusCode::CONFLICT
+    );
+    list(&mut client, env).await;
+    let last = &values[2].secret;
+    remove(&mut client, env, last.id, "wrong").await;
+    remove(&mut client, env, last.id, &removal_phrase(&last.masked)).await;
+    client
+        .get(&format!("/environments/{env}/api-secrets"))
+        .await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("/rpc/create_api_secret"), "the capture works");
+    for created in &values {
+        assert!(
+            !logs.contains(&created.value[4..20]),
+            "a value reached the logs"
+        );
+    }
+}
