@@ -18,6 +18,7 @@ use crate::{
     error::AppError,
     secrets::views::ApiSecretsPage,
     status::StatusPage,
+    webhooks::views::WebhooksPage,
 };
 
 /// The whole HTML document, rendered on the server around [`App`].
@@ -69,6 +70,11 @@ pub fn App() -> impl IntoView {
                         view=ApiSecretsPage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=path!("/environments/:id/webhooks")
+                        view=WebhooksPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
                 </Routes>
             </main>
@@ -98,9 +104,15 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                             // The environment in the URL if it is one of ours, else the first.
                             let ours: Vec<_> = shell.environments.iter().map(|e| e.id).collect();
                             let first = ours.first().copied();
-                            let tab_env = move || {
-                                current.get().filter(|id| ours.contains(id)).or(first)
+                            let tab_href = move |tab: &str| {
+                                current
+                                    .get()
+                                    .filter(|id| ours.contains(id))
+                                    .or(first)
+                                    .map(|id| format!("/environments/{id}/{tab}"))
+                                    .unwrap_or_else(|| "/environments".into())
                             };
+                            let webhooks_href = tab_href.clone();
                             let environments = shell.environments.clone();
                             view! {
                                 <span class="organization">{shell.account.organization_name.clone()}</span>
@@ -108,11 +120,10 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                                 <nav aria-label="Portal">
                                     <ul class="tabs">
                                         <li>
-                                            <A href=move || {
-                                                tab_env()
-                                                    .map(|id| format!("/environments/{id}/api-secrets"))
-                                                    .unwrap_or_else(|| "/environments".into())
-                                            }>"API secrets"</A>
+                                            <A href=move || tab_href("api-secrets")>"API secrets"</A>
+                                        </li>
+                                        <li>
+                                            <A href=move || webhooks_href("webhooks")>"Webhooks"</A>
                                         </li>
                                         <li>
                                             <A href="/environments" exact=true>"Environments"</A>

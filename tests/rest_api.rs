@@ -132,24 +132,72 @@ async fn the_openapi_document_matches_the_server(pool: PgPool) {
     let doc: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    assert!(paths.len() >= 2);
-    // Every documented operation answers 200 to a signed request, and 401 to an unsigned one.
-    for (path, operations) in paths {
-        for method in operations.as_object().unwrap().keys() {
-            let uri = path.replace("{environment_id}", &env.to_string());
-            let method = method.to_uppercase();
-            let headers = signed(&secrets[0].value, &method, &uri, "", now_ms());
-            let reply = call(&mut client, &method, &uri, "", &headers).await;
-            assert_eq!(
-                reply.status,
-                StatusCode::OK,
-                "{method} {uri}: {}",
-                reply.body
-            );
-            assert!(operations[method.to_lowercase()]["responses"]["200"].is_object());
-            let reply = call(&mut client, &method, &uri, "", &[]).await;
-            assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    // Every documented operation answers its documented success to a signed request, and 401
+    // to an unsigned one; every operation the server has is documented.
+    let hook = r#"{"url": "http://127.0.0.1:9/hook", "events": ["ping"]}"#;
+    let operations: [(&str, &str, &str, StatusCode); 6] = [
+        (
+            "post",
+            "/api/v1/environments/{environment_id}/webhooks",
+            hook,
+            StatusCode::CREATED,
+        ),
+        (
+            "get",
+            "/api/v1/environments/{environment_id}/ping",
+            "",
+            StatusCode::OK,
+        ),
+        (
+            "get",
+            "/api/v1/environments/{environment_id}/api-secrets",
+            "",
+            StatusCode::OK,
+        ),
+        (
+            "get",
+            "/api/v1/environments/{environment_id}/webhooks",
+            "",
+            StatusCode::OK,
+        ),
+        (
+            "get",
+            "/api/v1/environments/{environment_id}/webhooks/{webhook_id}/deliveries",
+            "",
+            StatusCode::OK,
+        ),
+        (
+            "delete",
+            "/api/v1/environments/{environment_id}/webhooks/{webhook_id}",
+            "",
+            StatusCode::NO_CONTENT,
+        ),
+    ];
+    let documented: usize = paths
+        .values()
+        .map(|ops| ops.as_object().unwrap().len())
+        .sum();
+    assert_eq!(documented, operations.len());
+    let mut webhook_id = String::new();
+    for (method, path, body, expected) in operations {
+        let documented = &paths[path][method]["responses"][expected.as_str()];
+        assert!(
+            documented.is_object(),
+            "{method} {path}: {expected} is not documented"
+        );
+        let uri = path
+            .replace("{environment_id}", &env.to_string())
+            .replace("{webhook_id}", &webhook_id);
+        let method = method.to_uppercase();
+        let headers = signed(&secrets[0].value, &method, &uri, body, now_ms());
+        let reply = call(&mut client, &method, &uri, body, &headers).await;
+        assert_eq!(reply.status, expected, "{method} {uri}: {}", reply.body);
+        if expected == StatusCode::CREATED {
+            let created: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+            webhook_id = created["id"].as_str().unwrap().to_owned();
         }
+        let reply = call(&mut client, &method, &uri, body, &[]).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
     // The documented refusal codes are the ones the server uses.
     let documented: Vec<&str> =
@@ -167,10 +215,15 @@ async fn the_openapi_document_matches_the_server(pool: PgPool) {
         "future_timestamp",
         "bad_signature",
         "body_too_large",
+        "invalid_webhook",
+        "no_webhook_signer",
+        "webhook_limit_reached",
+        "not_found",
+        "internal_error",
     ] {
         assert!(documented.contains(&code), "{code}");
     }
-    assert_eq!(documented.len(), 7);
+    assert_eq!(documented.len(), 12);
 }
 
 #[sqlx::test]

@@ -5,6 +5,7 @@ pub mod keys;
 pub mod openapi;
 pub mod signature;
 pub mod usage;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -56,6 +57,18 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/api/v1/environments/{environment_id}/api-secrets",
             get(list_api_secrets),
+        )
+        .route(
+            "/api/v1/environments/{environment_id}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/api/v1/environments/{environment_id}/webhooks/{webhook_id}",
+            axum::routing::delete(webhooks::delete),
+        )
+        .route(
+            "/api/v1/environments/{environment_id}/webhooks/{webhook_id}/deliveries",
+            get(webhooks::deliveries),
         )
         .route_layer(middleware::from_fn_with_state(verifier, authenticate));
     // The description itself needs no signature.

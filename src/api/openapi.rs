@@ -18,7 +18,11 @@ pub const REFUSAL_CODES: [Refusal; 7] = [
 ];
 
 pub fn document() -> Value {
-    let codes: Vec<&str> = REFUSAL_CODES.iter().map(|r| r.code()).collect();
+    let codes: Vec<&str> = REFUSAL_CODES
+        .iter()
+        .map(|r| r.code())
+        .chain(super::webhooks::ERROR_CODES)
+        .collect();
     let environment_id = json!({
         "name": "environment_id", "in": "path", "required": true,
         "description": "The environment's id, shown in the portal as \"Environment ID\".",
@@ -38,6 +42,31 @@ pub fn document() -> Value {
         });
         responses
     };
+    let error = |description: &str| {
+        json!({ "description": description,
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+    };
+    let webhook_id = json!({
+        "name": "webhook_id", "in": "path", "required": true,
+        "schema": { "type": "string", "format": "uuid" }
+    });
+    let mut create_responses = refused.clone();
+    create_responses["201"] = json!({
+        "description": "Added; its ping event is on its way.",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Webhook" } } }
+    });
+    create_responses["409"] = error(
+        "no_webhook_signer (the environment has no API secret) or webhook_limit_reached (10).",
+    );
+    create_responses["422"] = error("invalid_webhook: the message says which field and why.");
+    let mut delete_responses = refused.clone();
+    delete_responses["204"] = json!({ "description": "Removed, with its delivery log." });
+    delete_responses["404"] = error("not_found");
+    let mut deliveries_responses = with_ok(
+        "The latest 50 deliveries, newest first.",
+        json!({ "type": "array", "items": { "$ref": "#/components/schemas/Delivery" } }),
+    );
+    deliveries_responses["404"] = error("not_found");
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -59,10 +88,44 @@ pub fn document() -> Value {
                 "get": {
                     "operationId": "listApiSecrets",
                     "summary": "The environment's API secrets (metadata: values are never available).",
-                    "parameters": [environment_id],
+                    "parameters": [environment_id.clone()],
                     "responses": with_ok("The secrets, oldest first.", json!({
                         "type": "array", "items": { "$ref": "#/components/schemas/ApiSecret" }
                     }))
+                }
+            },
+            "/api/v1/environments/{environment_id}/webhooks": {
+                "get": {
+                    "operationId": "listWebhooks",
+                    "summary": "The environment's webhooks.",
+                    "parameters": [environment_id.clone()],
+                    "responses": with_ok("The webhooks, oldest first.", json!({
+                        "type": "array", "items": { "$ref": "#/components/schemas/Webhook" }
+                    }))
+                },
+                "post": {
+                    "operationId": "createWebhook",
+                    "summary": "Add a webhook (needs a webhook signer: any API secret). Sends it a ping event.",
+                    "parameters": [environment_id.clone()],
+                    "requestBody": { "required": true, "content": { "application/json": {
+                        "schema": { "$ref": "#/components/schemas/NewWebhook" } } } },
+                    "responses": create_responses
+                }
+            },
+            "/api/v1/environments/{environment_id}/webhooks/{webhook_id}": {
+                "delete": {
+                    "operationId": "deleteWebhook",
+                    "summary": "Remove a webhook and its delivery log; pending deliveries are not sent.",
+                    "parameters": [environment_id.clone(), webhook_id.clone()],
+                    "responses": delete_responses
+                }
+            },
+            "/api/v1/environments/{environment_id}/webhooks/{webhook_id}/deliveries": {
+                "get": {
+                    "operationId": "listDeliveries",
+                    "summary": "A webhook's delivery log.",
+                    "parameters": [environment_id, webhook_id],
+                    "responses": deliveries_responses
                 }
             }
         },
@@ -84,6 +147,43 @@ pub fn document() -> Value {
                     "properties": {
                         "environment_id": { "type": "string", "format": "uuid" },
                         "signed_with": { "type": "string", "format": "uuid", "description": "The id of the API secret whose signature matched." }
+                    }
+                },
+                "NewWebhook": {
+                    "type": "object", "required": ["url", "events"], "additionalProperties": false,
+                    "properties": {
+                        "url": { "type": "string", "format": "uri", "maxLength": 2048,
+                                 "description": "https (plain http only where the server allows it); public addresses only." },
+                        "events": { "type": "array", "minItems": 1, "items": { "$ref": "#/components/schemas/Event" } },
+                        "max_retries": { "type": "integer", "minimum": 0, "maximum": 20, "default": 5 },
+                        "retry_interval_minutes": { "type": "integer", "minimum": 1, "maximum": 1440, "default": 10 }
+                    }
+                },
+                "Webhook": {
+                    "type": "object",
+                    "required": ["id", "url", "events", "max_retries", "retry_interval_minutes", "created_at"],
+                    "properties": {
+                        "id": { "type": "string", "format": "uuid" },
+                        "url": { "type": "string", "format": "uri" },
+                        "events": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } },
+                        "max_retries": { "type": "integer" },
+                        "retry_interval_minutes": { "type": "integer" },
+                        "created_at": { "type": "string", "format": "date-time" }
+                    }
+                },
+                "Event": { "type": "string", "enum": crate::webhooks::EVENTS },
+                "Delivery": {
+                    "type": "object",
+                    "required": ["id", "event", "status", "attempts", "last_status_code", "last_error", "next_attempt_at", "created_at"],
+                    "properties": {
+                        "id": { "type": "string", "format": "uuid", "description": "Also sent as X-CS-Delivery: drop duplicates by it." },
+                        "event": { "$ref": "#/components/schemas/Event" },
+                        "status": { "type": "string", "enum": ["pending", "delivered", "failed"] },
+                        "attempts": { "type": "integer" },
+                        "last_status_code": { "type": ["integer", "null"] },
+                        "last_error": { "type": ["string", "null"], "description": "Why the last attempt got no HTTP response." },
+                        "next_attempt_at": { "type": ["string", "null"], "format": "date-time" },
+                        "created_at": { "type": "string", "format": "date-time" }
                     }
                 },
                 "ApiSecret": {

@@ -196,6 +196,13 @@ pub async fn create(
     if signer.is_none() {
         set_signer(&mut tx, environment_id, id).await?;
     }
+    crate::webhooks::db::enqueue(
+        &mut tx,
+        environment_id,
+        "api_secret.created",
+        serde_json::json!({ "id": id, "masked": masked, "label": label }),
+    )
+    .await?;
     audit(
         &mut tx,
         actor,
@@ -226,6 +233,24 @@ pub async fn use_with_webhooks(
     let masked = masked_of(&mut tx, environment_id, secret_id).await?;
     if signer != Some(secret_id) {
         set_signer(&mut tx, environment_id, secret_id).await?;
+        let previous = match signer {
+            Some(previous) => Some((
+                previous,
+                masked_of(&mut tx, environment_id, previous).await?,
+            )),
+            None => None,
+        };
+        crate::webhooks::db::enqueue(
+            &mut tx,
+            environment_id,
+            "webhook_signer.changed",
+            serde_json::json!({
+                "id": secret_id,
+                "masked": masked,
+                "previous": previous.map(|(id, masked)| serde_json::json!({ "id": id, "masked": masked })),
+            }),
+        )
+        .await?;
         audit(
             &mut tx,
             actor,
@@ -263,6 +288,13 @@ pub async fn remove(
         environment_id
     )
     .execute(&mut *tx)
+    .await?;
+    crate::webhooks::db::enqueue(
+        &mut tx,
+        environment_id,
+        "api_secret.removed",
+        serde_json::json!({ "id": secret_id, "masked": masked }),
+    )
     .await?;
     audit(
         &mut tx,
@@ -324,7 +356,11 @@ async fn set_signer(
     secret_id: Uuid,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE environments SET webhook_signer_id = $2 WHERE id = $1",
+        "UPDATE environments
+            SET previous_webhook_signer_id = webhook_signer_id,
+                webhook_signer_changed_at = now(),
+                webhook_signer_id = $2
+          WHERE id = $1",
         environment_id,
         secret_id
     )

@@ -25,6 +25,8 @@ pub struct Config {
     pub signature_tolerance: std::time::Duration,
     /// `PORTAL_KEY_CACHE_TTL_SECS` (default 60): the backstop for the key cache's invalidation.
     pub key_cache_ttl: std::time::Duration,
+    /// `PORTAL_WEBHOOK_*`: see [`crate::webhooks::target::Settings`].
+    pub webhooks: crate::webhooks::target::Settings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +105,36 @@ impl Config {
             60,
             "a number of seconds",
         )?);
+        let mut webhooks = crate::webhooks::target::Settings::new(production);
+        webhooks.allow_http = parse_env(
+            "PORTAL_WEBHOOK_ALLOW_HTTP",
+            webhooks.allow_http,
+            "true or false",
+        )?;
+        webhooks.allow_private = parse_env(
+            "PORTAL_WEBHOOK_ALLOW_PRIVATE",
+            webhooks.allow_private,
+            "true or false",
+        )?;
+        let minute_ms: u64 = parse_env(
+            "PORTAL_WEBHOOK_MINUTE_MS",
+            60_000,
+            "a number of milliseconds",
+        )?;
+        if minute_ms == 0 {
+            return Err(ConfigError::Invalid {
+                name: "PORTAL_WEBHOOK_MINUTE_MS",
+                expected: "a number of milliseconds above 0",
+            });
+        }
+        webhooks.minute = std::time::Duration::from_millis(minute_ms);
+        webhooks.signer_grace = std::time::Duration::from_secs(parse_env(
+            "PORTAL_WEBHOOK_SIGNER_GRACE_SECS",
+            24 * 3600,
+            "a number of seconds",
+        )?);
         Ok(Config {
+            webhooks,
             leptos_options,
             database,
             database_max_connections,

@@ -29,6 +29,8 @@ pub enum StartupError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot build the webhooks' HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
     #[error("server error: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -51,6 +53,7 @@ pub async fn run() -> Result<(), StartupError> {
         keys: std::sync::Arc::new(crate::api::keys::KeyCache::new(config.key_cache_ttl)),
         usage: std::sync::Arc::default(),
         signature_tolerance: config.signature_tolerance,
+        webhooks: std::sync::Arc::new(config.webhooks),
     };
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone()));
@@ -62,6 +65,9 @@ pub async fn run() -> Result<(), StartupError> {
         state.usage.clone(),
         state.pool.clone(),
     ));
+    let worker =
+        crate::webhooks::delivery::Worker::new(&state).map_err(StartupError::HttpClient)?;
+    tokio::spawn(std::sync::Arc::new(worker).run());
     tokio::task::spawn_blocking(crate::accounts::password::warm_up);
 
     let listener = tokio::net::TcpListener::bind(addr)

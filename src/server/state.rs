@@ -19,6 +19,8 @@ pub struct AppState {
     pub usage: std::sync::Arc<crate::api::usage::Usage>,
     /// How far `X-CS-Timestamp` may be from the server's clock.
     pub signature_tolerance: std::time::Duration,
+    /// Where webhooks may go, how long retries wait, the previous signer's grace period.
+    pub webhooks: std::sync::Arc<crate::webhooks::target::Settings>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -30,6 +30,11 @@ pub fn state(pool: PgPool) -> AppState {
         )),
         usage: std::sync::Arc::default(),
         signature_tolerance: std::time::Duration::from_secs(300),
+        webhooks: std::sync::Arc::new(portal::webhooks::target::Settings {
+            // Retry intervals are counted in tenths of a second.
+            minute: std::time::Duration::from_millis(100),
+            ..portal::webhooks::target::Settings::new(false)
+        }),
     }
 }
 

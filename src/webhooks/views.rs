@@ -1,0 +1,271 @@
+//! The Webhooks tab: server-rendered, plain HTML forms posted to the server functions (they
+//! work without JavaScript and add nothing to the WASM bundle).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use uuid::Uuid;
+
+use super::{
+    AddWebhook, Delivery, EVENTS, RemoveWebhook, WebhookWithLog, WebhooksTab, list_webhooks,
+};
+use crate::{app::NotFound, error::AppError, secrets::relative_time};
+
+#[component]
+pub fn WebhooksPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<Uuid>().ok())
+    };
+    let tab = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => list_webhooks(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    let add = ServerAction::<AddWebhook>::new();
+    let remove = ServerAction::<RemoveWebhook>::new();
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match tab.await {
+                    Ok(tab) => view! { <WebhooksView tab add remove /> }.into_any(),
+                    Err(AppError::NotFound) => view! { <NotFound /> }.into_any(),
+                    Err(error) => {
+                        view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn error_of<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
+) -> impl Fn() -> Option<String> + Clone + Send + Sync + 'static {
+    move || value.get().and_then(Result::err).map(|e| e.to_string())
+}
+
+#[component]
+fn WebhooksView(
+    tab: WebhooksTab,
+    add: ServerAction<AddWebhook>,
+    remove: ServerAction<RemoveWebhook>,
+) -> impl IntoView {
+    let environment_id = tab.environment.id.to_string();
+    let secrets_href = format!("/environments/{environment_id}/api-secrets");
+    let form_environment_id = environment_id.clone();
+    let add_error = error_of(add.value());
+    let remove_error = error_of(remove.value());
+    let now_ms = tab.now_ms;
+    let count = tab.webhooks.len();
+    view! {
+        <Title text=format!("Webhooks · {} · Customer Portal", tab.environment.name) />
+        <h1>"Webhooks"</h1>
+        <p class="lead">"Environment: " <strong>{tab.environment.name.clone()}</strong></p>
+        <p>
+            "We POST your environment's events to these URLs, signed with the API secret used with webhooks "
+            "(headers X-CS-Timestamp and X-CS-Signature), and retry failed deliveries."
+        </p>
+        <h2>"Add webhook"</h2>
+        {(!tab.has_signer)
+            .then(|| {
+                view! {
+                    <p class="notice" id="no-signer">
+                        {super::NO_SIGNER} " "
+                        <a href=secrets_href>"Go to API secrets"</a>
+                    </p>
+                }
+            })}
+        <ActionForm action=add attr:class="webhook-form">
+            <input type="hidden" name="environment_id" value=form_environment_id />
+            <div class="field">
+                <label for="webhook-url">"URL"</label>
+                <input
+                    id="webhook-url"
+                    name="url"
+                    type="url"
+                    required
+                    maxlength="2048"
+                    placeholder="https://example.com/webhooks"
+                    spellcheck="false"
+                />
+            </div>
+            <fieldset class="field">
+                <legend>"Events"</legend>
+                {EVENTS
+                    .iter()
+                    .map(|event| {
+                        let field = format!("event_{}", event.replace('.', "_"));
+                        let id = format!("webhook-{field}");
+                        let label_for = id.clone();
+                        view! {
+                            <label class="check" for=label_for>
+                                <input id=id type="checkbox" name=field value="on" checked=true />
+                                <code>{*event}</code>
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <div class="field">
+                <label for="webhook-max-retries">"Max retries"</label>
+                <input id="webhook-max-retries" name="max_retries" type="number" min="0" max="20" step="1" value="5" required />
+            </div>
+            <div class="field">
+                <label for="webhook-retry-interval">"Retry interval"</label>
+                <span class="with-unit">
+                    <input
+                        id="webhook-retry-interval"
+                        name="retry_interval_minutes"
+                        type="number"
+                        min="1"
+                        max="1440"
+                        step="1"
+                        value="10"
+                        required
+                        aria-describedby="webhook-retry-interval-unit"
+                    />
+                    <span id="webhook-retry-interval-unit">"minutes"</span>
+                </span>
+            </div>
+            <button
+                type="submit"
+                disabled=!tab.has_signer
+                aria-describedby=(!tab.has_signer).then_some("no-signer")
+            >
+                "Add webhook"
+            </button>
+        </ActionForm>
+        <p class="error" role="alert">{add_error}</p>
+        <h2>"Your webhooks"</h2>
+        <p class="error" role="alert">{remove_error}</p>
+        {if count == 0 {
+            view! { <p>"No webhooks yet."</p> }.into_any()
+        } else {
+            tab.webhooks
+                .into_iter()
+                .map(|webhook| {
+                    view! { <WebhookCard webhook environment_id=environment_id.clone() now_ms remove /> }
+                })
+                .collect_view()
+                .into_any()
+        }}
+    }
+}
+
+#[component]
+fn WebhookCard(
+    webhook: WebhookWithLog,
+    environment_id: String,
+    now_ms: i64,
+    remove: ServerAction<RemoveWebhook>,
+) -> impl IntoView {
+    let WebhookWithLog {
+        webhook,
+        deliveries,
+    } = webhook;
+    let heading_id = format!("webhook-{}", webhook.id);
+    let settings = format!(
+        "Events: {}. Max retries: {}. Retry interval: {} minute{}.",
+        webhook.events.join(", "),
+        webhook.max_retries,
+        webhook.retry_interval_minutes,
+        if webhook.retry_interval_minutes == 1 {
+            ""
+        } else {
+            "s"
+        },
+    );
+    view! {
+        <section class="webhook" aria-labelledby=heading_id.clone()>
+            <div class="webhook-head">
+                <h3 id=heading_id.clone() class="mono">{webhook.url.clone()}</h3>
+                <ActionForm action=remove attr:class="inline-form">
+                    <input type="hidden" name="environment_id" value=environment_id />
+                    <input type="hidden" name="webhook_id" value=webhook.id.to_string() />
+                    <button type="submit" class="danger" aria-label=format!("Remove webhook {}", webhook.url)>
+                        "Remove"
+                    </button>
+                </ActionForm>
+            </div>
+            <p>{settings}</p>
+            <table class="grid deliveries">
+                <caption>"Delivery log"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Event"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Attempts"</th>
+                        <th scope="col">"Last response"</th>
+                        <th scope="col">"Next attempt"</th>
+                        <th scope="col">"Created"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {if deliveries.is_empty() {
+                        view! {
+                            <tr>
+                                <td colspan="6">"No deliveries yet."</td>
+                            </tr>
+                        }
+                            .into_any()
+                    } else {
+                        deliveries
+                            .into_iter()
+                            .map(|delivery| view! { <DeliveryRow delivery now_ms /> })
+                            .collect_view()
+                            .into_any()
+                    }}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn DeliveryRow(delivery: Delivery, now_ms: i64) -> impl IntoView {
+    let status_text = match delivery.status.as_str() {
+        "delivered" => "Delivered",
+        "failed" => "Failed",
+        _ => "Pending",
+    };
+    let response = match (delivery.last_status_code, &delivery.last_error) {
+        (Some(code), _) => code.to_string(),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "—".to_owned(),
+    };
+    let next = match &delivery.next_attempt_at {
+        Some(at) if at.ms > now_ms => {
+            let seconds = (at.ms - now_ms + 999) / 1000;
+            view! { <time datetime=at.iso.clone() title=at.utc.clone()>{format!("in {seconds} s")}</time> }
+                .into_any()
+        }
+        Some(at) => {
+            view! { <time datetime=at.iso.clone() title=at.utc.clone()>"now"</time> }.into_any()
+        }
+        None => "—".into_any(),
+    };
+    let created = delivery.created_at.clone();
+    view! {
+        <tr>
+            <td>
+                <code>{delivery.event.clone()}</code>
+            </td>
+            <td>
+                <span class=format!("status status-{}", delivery.status)>{status_text}</span>
+            </td>
+            <td>{delivery.attempts}</td>
+            <td>{response}</td>
+            <td>{next}</td>
+            <td>
+                <time datetime=created.iso.clone() title=created.utc.clone()>
+                    {relative_time(now_ms, created.ms)}
+                </time>
+            </td>
+        </tr>
+    }
+}

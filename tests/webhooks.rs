@@ -1,0 +1,598 @@
+//! Webhooks end to end over real HTTP: the portal and REST API add them, the delivery worker
+//! POSTs events to a receiver on loopback that checks signatures on its own (hmac + sha2, not the
+//! portal's code), fails on purpose, and counts what arrives. Real Postgres throughout.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::{Body, Bytes},
+    http::{HeaderMap, Request, StatusCode},
+    response::IntoResponse,
+};
+use common::{Client, Reply};
+use hmac::{Hmac, Mac};
+use portal::{
+    secrets::CreatedSecret,
+    server::state::AppState,
+    webhooks::{NO_SIGNER, delivery::Worker},
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// What the receiver saw of one request.
+#[derive(Debug, Clone)]
+struct Received {
+    path_and_query: String,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+
+    /// Whether `signature_header` is the HMAC-SHA256 of this request keyed with `secret`,
+    /// computed here from the scheme's definition.
+    fn signed_with(&self, secret: &str, signature_header: &str) -> bool {
+        let Some(signature) = self.header(signature_header) else {
+            return false;
+        };
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(b"POST");
+        mac.update(self.path_and_query.as_bytes());
+        mac.update(self.header("x-cs-timestamp").unwrap().as_bytes());
+        mac.update(self.body.as_bytes());
+        hex::encode(mac.finalize().into_bytes()) == signature
+    }
+}
+
+/// A webhook receiver on 127.0.0.1: answers 500 to its first `failures` requests, then
+/// `status`.
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    seen: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start(failures: usize, status: StatusCode) -> Receiver {
+        Receiver::start_with(move |n| {
+            if n < failures {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                status
+            }
+        })
+        .await
+    }
+
+    async fn start_with(
+        answer: impl Fn(usize) -> StatusCode + Clone + Send + Sync + 'static,
+    ) -> Receiver {
+        let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let log = seen.clone();
+        let app = axum::Router::new().fallback(move |request: Request<Body>| {
+            let log = log.clone();
+            let answer = answer.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let body: Bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                let mut log = log.lock().unwrap();
+                let n = log.len();
+                log.push(Received {
+                    path_and_query: parts.uri.path_and_query().unwrap().to_string(),
+                    headers: parts.headers,
+                    body: String::from_utf8(body.to_vec()).unwrap(),
+                });
+                let status = answer(n);
+                // A redirect points at a path that is never asked for.
+                (status, [("location", "/elsewhere")]).into_response()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver {
+            url: format!("http://{addr}/hooks/cs?team=a%20b"),
+            seen,
+        }
+    }
+
+    fn seen(&self) -> Vec<Received> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn customer(state: AppState, secrets: usize) -> (Client, Uuid, Vec<CreatedSecret>) {
+    let mut client = Client::with_state(state);
+    let reply = client.sign_up("ada@example.com", "Acme").await;
+    let env = common::environment_id(reply.location());
+    let mut created = Vec::new();
+    for _ in 0..secrets {
+        created.push(common::created(&mut client, env).await);
+    }
+    (client, env, created)
+}
+
+/// "Add webhook" as the portal's form posts it, all events.
+async fn add_webhook(
+    client: &mut Client,
+    env: Uuid,
+    url: &str,
+    retries: &str,
+    interval: &str,
+) -> Reply {
+    client
+        .post_form(
+            "/rpc/add_webhook",
+            &[
+                ("environment_id", &env.to_string()),
+                ("url", url),
+                ("event_ping", "on"),
+                ("event_api_secret_created", "on"),
+                ("event_api_secret_removed", "on"),
+                ("event_webhook_signer_changed", "on"),
+                ("max_retries", retries),
+                ("retry_interval_minutes", interval),
+            ],
+        )
+        .await
+}
+
+fn spawn_worker(state: &AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(Arc::new(Worker::new(state).unwrap()).run())
+}
+
+/// Waits (up to 20 s) until `check` holds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// url, status, attempts, last status code, last error
+type LogRow = (String, String, i32, Option<i32>, Option<String>);
+
+async fn statuses(pool: &PgPool) -> Vec<(String, String, i32, Option<i32>)> {
+    sqlx::query_as("SELECT event, status, attempts, last_status_code FROM webhook_deliveries ORDER BY created_at")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+async fn all_finished(pool: &PgPool) -> bool {
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    pending == 0
+}
+
+#[sqlx::test]
+async fn a_ping_is_signed_retried_until_delivered_and_logged(pool: PgPool) {
+    let state = common::state(pool.clone());
+    let (mut client, env, secrets) = customer(state.clone(), 1).await;
+    let receiver = Receiver::start(2, StatusCode::NO_CONTENT).await;
+    let reply = add_webhook(&mut client, env, &receiver.url, "3", "1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let worker = spawn_worker(&state);
+
+    eventually("the ping delivered", || async { all_finished(&pool).await }).await;
+    worker.abort();
+    assert_eq!(
+        statuses(&pool).await,
+        [("ping".to_owned(), "delivered".to_owned(), 3, Some(204))]
+    );
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 3, "two failures, then success");
+    for request in &seen {
+        assert_eq!(request.path_and_query, "/hooks/cs?team=a%20b");
+        assert!(
+            request.signed_with(&secrets[0].value, "x-cs-signature"),
+            "{request:?}"
+        );
+        assert_eq!(request.header("x-cs-signature-previous"), None);
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        let body = request.json();
+        assert_eq!(body["event"], "ping");
+        assert_eq!(body["environment_id"], env.to_string());
+        assert!(body["payload"]["webhook_id"].is_string());
+        let sent_at =
+            chrono::DateTime::parse_from_rfc3339(body["sent_at"].as_str().unwrap()).unwrap();
+        let timestamp: i64 = request.header("x-cs-timestamp").unwrap().parse().unwrap();
+        assert_eq!(sent_at.timestamp_millis(), timestamp, "signed at sending");
+    }
+    // Re-signed with a fresh timestamp each attempt; one delivery id throughout.
+    let timestamps: Vec<_> = seen
+        .iter()
+        .map(|r| r.header("x-cs-timestamp").unwrap())
+        .collect();
+    assert!(
+        timestamps[0] < timestamps[1] && timestamps[1] < timestamps[2],
+        "{timestamps:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|r| r.header("x-cs-delivery") == seen[0].header("x-cs-delivery"))
+    );
+    // Retries waited about the interval (1 "minute" = 100 ms here, ±10 %).
+    let gap = timestamps[1].parse::<i64>().unwrap() - timestamps[0].parse::<i64>().unwrap();
+    assert!(gap >= 90, "retried after {gap} ms");
+
+    // Signing marked the signer used.
+    state.usage.flush(&pool).await.unwrap();
+    let last_used: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT last_used_at FROM api_secrets WHERE id = $1")
+            .bind(secrets[0].secret.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(last_used.is_some());
+
+    // The portal's log and the REST API show it.
+    let page = client.get(&format!("/environments/{env}/webhooks")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Delivered"), "{}", page.body);
+    assert!(page.body.contains(&receiver.url.replace('&', "&amp;")));
+}
+
+#[sqlx::test]
+async fn events_follow_the_secrets_and_a_switch_carries_both_signatures(pool: PgPool) {
+    let state = common::state(pool.clone());
+    let (mut client, env, secrets) = customer(state.clone(), 1).await;
+    let receiver = Receiver::start(0, StatusCode::OK).await;
+    let reply = add_webhook(&mut client, env, &receiver.url, "0", "1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let second = common::created(&mut client, env).await;
+    let reply = common::switch(&mut client, env, second.secret.id).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let third = common::created(&mut client, env).await;
+    let phrase = portal::secrets::removal_phrase(&third.secret.masked);
+    let reply = common::remove(&mut client, env, third.secret.id, &phrase).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let worker = spawn_worker(&state);
+    eventually("all delivered", || async { all_finished(&pool).await }).await;
+    worker.abort();
+
+    let mut seen = receiver.seen();
+    seen.sort_by_key(|r| r.json()["sent_at"].as_str().unwrap().to_owned());
+    let by_event: HashMap<String, Vec<Received>> =
+        seen.iter().fold(HashMap::new(), |mut map, r| {
+            map.entry(r.json()["event"].as_str().unwrap().to_owned())
+                .or_default()
+                .push(r.clone());
+            map
+        });
+    assert_eq!(by_event["ping"].len(), 1);
+    assert_eq!(by_event["api_secret.created"].len(), 2);
+    assert_eq!(by_event["webhook_signer.changed"].len(), 1);
+    assert_eq!(by_event["api_secret.removed"].len(), 1);
+    let changed = &by_event["webhook_signer.changed"][0].json()["payload"];
+    assert_eq!(changed["id"], second.secret.id.to_string());
+    assert_eq!(changed["previous"]["id"], secrets[0].secret.id.to_string());
+    assert_eq!(
+        by_event["api_secret.removed"][0].json()["payload"]["masked"],
+        third.secret.masked
+    );
+    // No payload carries a secret's value.
+    for request in &seen {
+        for value in [&secrets[0].value, &second.value, &third.value] {
+            assert!(!request.body.contains(value.as_str()));
+        }
+    }
+    // Every delivery (all sent after the switch) is signed by the new signer, and during the
+    // grace period also by the previous one.
+    for request in &seen {
+        assert!(
+            request.signed_with(&second.value, "x-cs-signature"),
+            "{request:?}"
+        );
+        assert!(
+            request.signed_with(&secrets[0].value, "x-cs-signature-previous"),
+            "{request:?}"
+        );
+    }
+
+    // A grace period of 0: only the current signer's signature.
+    let mut settings = (*state.webhooks).clone();
+    settings.signer_grace = Duration::ZERO;
+    let state = AppState {
+        webhooks: Arc::new(settings),
+        ..state
+    };
+    let cookie = client.cookie.clone();
+    let mut client = Client::with_state(state.clone());
+    client.cookie = cookie;
+    let fourth = common::created(&mut client, env).await;
+    let worker = spawn_worker(&state);
+    eventually("delivered", || async { all_finished(&pool).await }).await;
+    worker.abort();
+    let last = receiver.seen().pop().unwrap();
+    assert_eq!(last.json()["payload"]["id"], fourth.secret.id.to_string());
+    assert!(last.signed_with(&second.value, "x-cs-signature"));
+    assert_eq!(last.header("x-cs-signature-previous"), None);
+}
+
+#[sqlx::test]
+async fn failed_deliveries_stop_after_max_retries_and_redirects_are_not_followed(pool: PgPool) {
+    let state = common::state(pool.clone());
+    let (mut client, env, _) = customer(state.clone(), 1).await;
+    let failing = Receiver::start(usize::MAX, StatusCode::OK).await;
+    let redirecting = Receiver::start_with(|_| StatusCode::FOUND).await;
+    assert_eq!(
+        add_webhook(&mut client, env, &failing.url, "2", "1")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        add_webhook(&mut client, env, &redirecting.url, "0", "1")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Nothing listens there: a network error.
+    assert_eq!(
+        add_webhook(&mut client, env, "http://127.0.0.1:9/closed", "1", "1")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let worker = spawn_worker(&state);
+    eventually("all given up", || async { all_finished(&pool).await }).await;
+    worker.abort();
+
+    let rows: Vec<LogRow> = sqlx::query_as(
+        "SELECT w.url, d.status, d.attempts, d.last_status_code, d.last_error
+           FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id ORDER BY w.created_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (rows[0].1.as_str(), rows[0].2, rows[0].3),
+        ("failed", 3, Some(500))
+    );
+    assert_eq!(failing.seen().len(), 3, "the first attempt and 2 retries");
+    assert_eq!(
+        (rows[1].1.as_str(), rows[1].2, rows[1].3),
+        ("failed", 1, Some(302))
+    );
+    assert_eq!(redirecting.seen().len(), 1, "the redirect was not followed");
+    assert_eq!(
+        (rows[2].1.as_str(), rows[2].2, rows[2].3),
+        ("failed", 2, None)
+    );
+    assert!(
+        rows[2]
+            .4
+            .as_deref()
+            .unwrap()
+            .starts_with("Could not connect"),
+        "{:?}",
+        rows[2].4
+    );
+}
+
+#[sqlx::test]
+async fn a_restart_mid_retry_loses_nothing(pool: PgPool) {
+    let state = common::state(pool.clone());
+    let (mut client, env, secrets) = customer(state.clone(), 1).await;
+    let receiver = Receiver::start(1, StatusCode::OK).await;
+    // A long interval ("minute" = 100 ms: 20 minutes = 2 s): the stop happens while it waits.
+    assert_eq!(
+        add_webhook(&mut client, env, &receiver.url, "5", "20")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let first = spawn_worker(&state);
+    eventually("the first attempt failed", || async {
+        receiver.seen().len() == 1
+    })
+    .await;
+    eventually("the failure recorded", || async {
+        statuses(&pool).await == [("ping".to_owned(), "pending".to_owned(), 1, Some(500))]
+    })
+    .await;
+    first.abort();
+    let _ = first.await;
+
+    // A new instance (new state, new worker) on the same database finishes the job.
+    let restarted = common::state(pool.clone());
+    let second = spawn_worker(&restarted);
+    eventually("delivered after the restart", || async {
+        all_finished(&pool).await
+    })
+    .await;
+    second.abort();
+    assert_eq!(
+        statuses(&pool).await,
+        [("ping".to_owned(), "delivered".to_owned(), 2, Some(200))]
+    );
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(seen[1].signed_with(&secrets[0].value, "x-cs-signature"));
+}
+
+#[sqlx::test]
+async fn two_instances_deliver_each_event_once(pool: PgPool) {
+    let state = common::state(pool.clone());
+    let (mut client, env, _) = customer(state.clone(), 1).await;
+    let receiver = Receiver::start(0, StatusCode::OK).await;
+    for _ in 0..10 {
+        let reply = add_webhook(&mut client, env, &receiver.url, "0", "1").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    // 10 pings and 2 × 10 api_secret.created: 30 deliveries.
+    common::created(&mut client, env).await;
+    common::created(&mut client, env).await;
+    let other = common::state(pool.clone());
+    let workers = [spawn_worker(&state), spawn_worker(&other)];
+    eventually("all delivered", || async { all_finished(&pool).await }).await;
+    for worker in workers {
+        worker.abort();
+    }
+    let seen = receiver.seen();
+    let mut ids: Vec<&str> = seen
+        .iter()
+        .map(|r| r.header("x-cs-delivery").unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 30);
+    assert_eq!(seen.len(), 30, "each delivery arrived once");
+    let delivered: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered' AND attempts = 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(delivered, 30);
+}
+
+/// The REST API's webhooks: the same rules, SSRF refusals in production, the signer needed.
+#[sqlx::test]
+async fn the_rest_api_adds_lists_and_removes_webhooks_under_the_rules(pool: PgPool) {
+    let mut state = common::state(pool.clone());
+    state.webhooks = Arc::new(portal::webhooks::target::Settings::new(true)); // production
+    let (client, env, secrets) = customer(state.clone(), 1).await;
+    let secret = &secrets[0].value;
+    let base = format!("/api/v1/environments/{env}/webhooks");
+
+    let api = |method: &'static str, uri: String, body: String| {
+        let mut api = client.clone();
+        api.cookie = None;
+        let secret = secret.clone();
+        async move {
+            let timestamp = chrono::Utc::now().timestamp_millis().to_string();
+            let signature = portal::api::signature::sign(
+                secret.as_bytes(),
+                method,
+                &uri,
+                &timestamp,
+                body.as_bytes(),
+            );
+            let request = Request::builder()
+                .method(method)
+                .uri(&uri)
+                .header("content-type", "application/json")
+                .header("x-cs-timestamp", timestamp)
+                .header("x-cs-signature", signature);
+            api.send(request, Body::from(body)).await
+        }
+    };
+    let create = |url: &str| {
+        serde_json::json!({ "url": url, "events": ["ping", "api_secret.removed"] }).to_string()
+    };
+    for refused in [
+        "http://hooks.example.com/",
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/",
+        "https://10.0.0.8/",
+        "https://user:pw@hooks.example.com/",
+    ] {
+        let reply = api("POST", base.clone(), create(refused)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{refused}: {}",
+            reply.body
+        );
+        assert!(reply.body.contains("invalid_webhook"));
+    }
+    for bad in [
+        r#"{"url": "https://hooks.example.com/", "events": []}"#.to_owned(),
+        r#"{"url": "https://hooks.example.com/", "events": ["nope"]}"#.to_owned(),
+        r#"{"url": "https://hooks.example.com/", "events": ["ping"], "max_retries": 99}"#
+            .to_owned(),
+        r#"{"url": "https://hooks.example.com/", "events": ["ping"], "retry_interval_minutes": 0}"#
+            .to_owned(),
+        r#"{"url": "https://hooks.example.com/"}"#.to_owned(),
+        "not json".to_owned(),
+    ] {
+        let reply = api("POST", base.clone(), bad.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            reply.body
+        );
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM webhooks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "refusals change nothing");
+
+    let reply = api("POST", base.clone(), create("https://hooks.example.com/cs")).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let webhook: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(webhook["max_retries"], 5);
+    assert_eq!(webhook["retry_interval_minutes"], 10);
+    let id = webhook["id"].as_str().unwrap().to_owned();
+    let reply = api("GET", base.clone(), String::new()).await;
+    let listed: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let reply = api("GET", format!("{base}/{id}/deliveries"), String::new()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let deliveries: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(deliveries[0]["event"], "ping");
+    assert_eq!(deliveries[0]["status"], "pending");
+
+    // Another environment's webhook is not found from here.
+    let reply = api(
+        "GET",
+        format!("{base}/{}/deliveries", Uuid::new_v4()),
+        String::new(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = api("DELETE", format!("{base}/{id}"), String::new()).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let reply = api("DELETE", format!("{base}/{id}"), String::new()).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "its log went with it");
+
+    // Without an API secret there is no signer: the portal says so and refuses.
+    let mut newcomer = Client::with_state(state.clone());
+    let reply = newcomer.sign_up("bob@example.com", "Bobco").await;
+    let bare = common::environment_id(reply.location());
+    let reply = add_webhook(&mut newcomer, bare, "https://hooks.example.com/", "5", "10").await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert!(reply.body.contains(&NO_SIGNER[..40]), "{}", reply.body);
+    let page = newcomer
+        .get(&format!("/environments/{bare}/webhooks"))
+        .await;
+    assert!(page.body.contains(&NO_SIGNER[..40]));
+    // And Bob cannot touch Ada's environment.
+    let reply = add_webhook(&mut newcomer, env, "https://hooks.example.com/", "5", "10").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
