@@ -3,6 +3,7 @@
 // "Use with webhooks" with Confirm/Cancel, remove with a typed phrase, the limit of 3.
 import { test, expect, expectNoAxeViolations } from "./fixtures/portal";
 import { environmentIdOf, signUp as signUpOnly } from "./fixtures/accounts";
+import { createSecret } from "./fixtures/secrets";
 import { createHmac } from "node:crypto";
 import type { Page } from "@playwright/test";
 
@@ -11,24 +12,6 @@ const LIMIT = "This environment already has 3 API secrets, the most it can have.
 async function signUp(page: Page) {
   await signUpOnly(page);
   await expect(page.locator("html[data-hydrated]")).toBeAttached();
-}
-
-/** Creates a secret through the form; returns its value (read from the modal) and masked form. */
-async function createSecret(page: Page, label = "") {
-  await page.getByLabel("Label (optional)").fill(label);
-  await page.getByRole("button", { name: "Create a new API secret" }).click();
-  const dialog = page.getByRole("dialog", { name: "Your new API secret" });
-  await expect(dialog).toBeVisible();
-  const value = await dialog.getByLabel("API secret").inputValue();
-  expect(value).toMatch(/^csk_[0-9A-Za-z]{49}$/);
-  await dialog.getByRole("button", { name: "Close" }).click();
-  await expect(dialog).toBeHidden();
-  const masked = `csk_…${value.slice(-4)}`;
-  // Focus goes back to the button, or, once the limit disables it, to the message.
-  const create = page.getByRole("button", { name: "Create a new API secret" });
-  if (await create.isEnabled()) await expect(create).toBeFocused();
-  else await expect(page.getByRole("status").filter({ hasText: `API secret ${masked} created.` })).toBeFocused();
-  return { value, masked };
 }
 
 const rowOf = (page: Page, masked: string) => page.getByRole("row").filter({ hasText: masked });

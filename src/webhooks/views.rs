@@ -58,6 +58,7 @@ fn WebhooksView(
     let environment_id = tab.environment.id.to_string();
     let secrets_href = format!("/environments/{environment_id}/api-secrets");
     let form_environment_id = environment_id.clone();
+    let this_page = format!("/environments/{environment_id}/webhooks");
     let add_error = error_of(add.value());
     let remove_error = error_of(remove.value());
     let now_ms = tab.now_ms;
@@ -146,13 +147,19 @@ fn WebhooksView(
         {if count == 0 {
             view! { <p>"No webhooks yet."</p> }.into_any()
         } else {
-            tab.webhooks
+            let refresh = view! {
+                <p>
+                    <a href=this_page>"Refresh the log"</a>
+                </p>
+            };
+            let cards = tab
+                .webhooks
                 .into_iter()
                 .map(|webhook| {
                     view! { <WebhookCard webhook environment_id=environment_id.clone() now_ms remove /> }
                 })
-                .collect_view()
-                .into_any()
+                .collect_view();
+            view! { {refresh} {cards} }.into_any()
         }}
     }
 }
@@ -256,7 +263,7 @@ fn DeliveryRow(delivery: Delivery, now_ms: i64) -> impl IntoView {
                 <code>{delivery.event.clone()}</code>
             </td>
             <td>
-                <span class=format!("status status-{}", delivery.status)>{status_text}</span>
+                <span class=format!("delivery-status {}", delivery.status)>{status_text}</span>
             </td>
             <td>{delivery.attempts}</td>
             <td>{response}</td>

@@ -1,0 +1,104 @@
+// The Webhooks tab: a webhook needs a signer (any API secret), adding one sends it a ping,
+// signed with the signer, which a receiver here (Node's http + crypto) checks on its own, and
+// the delivery log shows it delivered.
+import { test, expect, expectNoAxeViolations } from "./fixtures/portal";
+import { signUp } from "./fixtures/accounts";
+import { createSecret } from "./fixtures/secrets";
+import { createHmac } from "node:crypto";
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+
+type Received = { url: string; headers: IncomingHttpHeaders; body: string };
+
+/** A webhook receiver on loopback that records what it gets and answers 200. */
+async function startReceiver() {
+  const received: Received[] = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      received.push({ url: request.url ?? "", headers: request.headers, body });
+      response.writeHead(200).end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hooks/customer?source=portal`, received, server };
+}
+
+test("adding a webhook sends it a signed ping that its delivery log shows as delivered", async ({ page }) => {
+  const receiver = await startReceiver();
+  try {
+    await signUp(page);
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await expect(page.getByRole("heading", { level: 1, name: "Webhooks" })).toBeVisible();
+    // No API secret yet, so nothing could sign: the tab says so.
+    await expect(page.getByText("This environment has no API secret to sign webhooks with yet.")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Add webhook" })).toBeDisabled();
+    await expectNoAxeViolations(page);
+
+    await page.getByRole("link", { name: "Go to API secrets" }).click();
+    await expect(page.locator("html[data-hydrated]")).toBeAttached();
+    const { value } = await createSecret(page);
+
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await expect(page.getByRole("button", { name: "Add webhook" })).toBeEnabled();
+    await page.getByLabel("URL").fill(receiver.url);
+    const events = page.getByRole("group", { name: "Events" });
+    await expect(events.getByRole("checkbox")).toHaveCount(4);
+    await events.getByRole("checkbox", { name: "api_secret.removed" }).uncheck();
+    await page.getByLabel("Max retries").fill("2");
+    await page.getByLabel("Retry interval").fill("1");
+    await page.getByRole("button", { name: "Add webhook" }).click();
+
+    const webhook = page.getByRole("region", { name: receiver.url });
+    await expect(webhook).toContainText("Events: ping, api_secret.created, webhook_signer.changed.");
+    await expect(webhook).toContainText("Max retries: 2. Retry interval: 1 minute.");
+    const log = webhook.getByRole("table", { name: "Delivery log" });
+    await expect(log.getByRole("columnheader")).toHaveText([
+      "Event",
+      "Status",
+      "Attempts",
+      "Last response",
+      "Next attempt",
+      "Created",
+    ]);
+    const ping = log.getByRole("row").filter({ hasText: "ping" });
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole("link", { name: "Refresh the log" }).click();
+          return (await ping.getByRole("cell").nth(1).textContent()) ?? "";
+        },
+        { timeout: 15_000 },
+      )
+      .toBe("Delivered");
+    await expect(ping.getByRole("cell").nth(2)).toHaveText("1");
+    await expect(ping.getByRole("cell").nth(3)).toHaveText("200");
+
+    // What arrived is signed with the secret, over the URL's path and query.
+    expect(receiver.received).toHaveLength(1);
+    const [request] = receiver.received;
+    expect(request.url).toBe("/hooks/customer?source=portal");
+    const timestamp = request.headers["x-cs-timestamp"] as string;
+    const expected = createHmac("sha256", value)
+      .update(`POST${request.url}${timestamp}${request.body}`)
+      .digest("hex");
+    expect(request.headers["x-cs-signature"]).toBe(expected);
+    const body = JSON.parse(request.body);
+    expect(body.event).toBe("ping");
+    expect(Object.keys(body).sort()).toEqual(["environment_id", "event", "payload", "sent_at"]);
+    await expectNoAxeViolations(page);
+
+    // Bad input is refused with a clear message, next to the form.
+    await page.getByLabel("URL").fill("ftp://example.com/");
+    await page.getByRole("button", { name: "Add webhook" }).click();
+    await expect(page.getByRole("alert").filter({ hasText: "The URL must start with https:// or http://." })).toBeVisible();
+
+    // Removing it removes its log.
+    await page.getByRole("button", { name: `Remove webhook ${receiver.url}` }).click();
+    await expect(page.getByText("No webhooks yet.")).toBeVisible();
+  } finally {
+    receiver.server.close();
+  }
+});
