@@ -14,6 +14,7 @@ use std::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// How often marks are written unless `PORTAL_USAGE_FLUSH_MS` says otherwise.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
@@ -75,10 +76,10 @@ impl Usage {
     }
 }
 
-/// Flushes every [`FLUSH_INTERVAL`] until the process ends (the server flushes once more after
-/// its last request on shutdown).
-pub async fn run(usage: std::sync::Arc<Usage>, pool: PgPool) {
-    let mut tick = tokio::time::interval(FLUSH_INTERVAL);
+/// Flushes every `interval` (normally [`FLUSH_INTERVAL`]) until the pool closes (the server
+/// flushes once more after its last request on shutdown).
+pub async fn run(usage: std::sync::Arc<Usage>, pool: PgPool, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !pool.is_closed() {
         tick.tick().await;

@@ -25,6 +25,8 @@ pub struct Config {
     pub signature_tolerance: std::time::Duration,
     /// `PORTAL_KEY_CACHE_TTL_SECS` (default 60): the backstop for the key cache's invalidation.
     pub key_cache_ttl: std::time::Duration,
+    /// `PORTAL_USAGE_FLUSH_MS` (default 1000): how often "last used" marks are written.
+    pub usage_flush_interval: std::time::Duration,
     /// `PORTAL_WEBHOOK_*`: see [`crate::webhooks::target::Settings`].
     pub webhooks: crate::webhooks::target::Settings,
 }
@@ -133,7 +135,19 @@ impl Config {
             24 * 3600,
             "a number of seconds",
         )?);
+        let usage_flush_interval = std::time::Duration::from_millis(parse_env(
+            "PORTAL_USAGE_FLUSH_MS",
+            1000,
+            "a number of milliseconds",
+        )?);
+        if usage_flush_interval.is_zero() {
+            return Err(ConfigError::Invalid {
+                name: "PORTAL_USAGE_FLUSH_MS",
+                expected: "a number of milliseconds above 0",
+            });
+        }
         Ok(Config {
+            usage_flush_interval,
             webhooks,
             leptos_options,
             database,

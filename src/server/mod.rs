@@ -64,6 +64,7 @@ pub async fn run() -> Result<(), StartupError> {
     tokio::spawn(crate::api::usage::run(
         state.usage.clone(),
         state.pool.clone(),
+        config.usage_flush_interval,
     ));
     let worker =
         crate::webhooks::delivery::Worker::new(&state).map_err(StartupError::HttpClient)?;
