@@ -16,7 +16,6 @@ use std::{
 
 use sqlx::PgPool;
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use crate::secrets::crypto::{Keyring, OpenError};
 
@@ -24,10 +23,10 @@ pub const CHANNEL: &str = "api_secrets_changed";
 /// Beyond this many environments the cache starts over (ids in requests are the caller's choice).
 const MAX_ENTRIES: usize = 10_000;
 
-/// One API secret, decrypted.
+/// One API secret, decrypted and keyed for HMAC (wiped when dropped).
 pub struct SecretKey {
     pub id: Uuid,
-    pub key: Zeroizing<Vec<u8>>,
+    pub key: super::signature::SigningKey,
     /// When this instance last passed a use of it on to [`super::usage::Usage`] (ms).
     pub last_marked_ms: std::sync::atomic::AtomicI64,
 }
@@ -89,7 +88,8 @@ impl KeyCache {
                 )?;
                 Ok(SecretKey {
                     id: row.id,
-                    key,
+                    // The decrypted bytes are zeroized when `key` drops, right after.
+                    key: super::signature::SigningKey::new(&key),
                     last_marked_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
                 })
             })

@@ -11,10 +11,8 @@ use std::time::Duration;
 
 use axum::{
     Json, Router,
-    body::Body,
     extract::{Request, State},
     http::{HeaderMap, StatusCode},
-    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -27,31 +25,26 @@ pub const PREFIX: &str = "/api/v1/environments/";
 /// Request bodies beyond this are refused with 413 before any signature work.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The environment a verified request may act on, and the secret that signed it.
-#[derive(Debug, Clone, Copy)]
-pub struct Authenticated {
+/// A request whose signature checked out: the environment it may act on, the secret that
+/// signed it, and its body. Every handler under [`PREFIX`] takes one (as its last argument): the
+/// extractor is the authentication, so no such handler can run unsigned. (An extractor rather
+/// than a layer: a `route_layer` costs a boxed-service clone and a future per request.)
+#[derive(Debug)]
+pub struct Signed {
     pub environment_id: Uuid,
     pub secret_id: Uuid,
+    pub body: axum::body::Bytes,
 }
 
-/// What the signature check needs, behind one `Arc`: cloning it for every request costs one
-/// atomic increment (cloning [`AppState`] costs a dozen, on cache lines all cores share).
-struct Verifier {
-    pool: sqlx::PgPool,
-    keyring: std::sync::Arc<crate::secrets::crypto::Keyring>,
-    keys: std::sync::Arc<keys::KeyCache>,
-    usage: std::sync::Arc<usage::Usage>,
-    tolerance: Duration,
+impl axum::extract::FromRequest<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        authenticate(state, request).await
+    }
 }
 
-pub fn router(state: AppState) -> Router<AppState> {
-    let verifier = std::sync::Arc::new(Verifier {
-        pool: state.pool.clone(),
-        keyring: state.keyring.clone(),
-        keys: state.keys.clone(),
-        usage: state.usage.clone(),
-        tolerance: state.signature_tolerance,
-    });
+pub fn router() -> Router<AppState> {
     let signed = Router::new()
         .route("/api/v1/environments/{environment_id}/ping", get(ping))
         .route(
@@ -69,8 +62,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/api/v1/environments/{environment_id}/webhooks/{webhook_id}/deliveries",
             get(webhooks::deliveries),
-        )
-        .route_layer(middleware::from_fn_with_state(verifier, authenticate));
+        );
     // The description itself needs no signature.
     Router::new()
         .route(
@@ -178,43 +170,33 @@ pub fn check_headers(
     Ok((timestamp, signature))
 }
 
-/// The axum layer: verifies the signature against each of the environment's secrets (at most
-/// 3), marks the one that matched as used, and hands the request on with [`Authenticated`].
-async fn authenticate(
-    State(state): State<std::sync::Arc<Verifier>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Verifies the signature against each of the environment's secrets (at most 3) and marks the
+/// one that matched as used.
+async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Response> {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let (timestamp, signature) = match check_headers(request.headers(), now_ms, state.tolerance) {
-        Ok(checked) => checked,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let path_and_query = request.uri().path_and_query().map_or_else(
-        || request.uri().path().to_owned(),
-        |pq| pq.as_str().to_owned(),
-    );
+    let (timestamp, signature) =
+        check_headers(request.headers(), now_ms, state.signature_tolerance)
+            .map_err(IntoResponse::into_response)?;
+    let (parts, body) = request.into_parts();
     // An id that does not parse is treated like an environment without secrets.
-    let environment_id = request
-        .uri()
+    let environment_id = parts
+        .uri
         .path()
         .strip_prefix(PREFIX)
         .and_then(|rest| rest.split('/').next())
         .and_then(|id| id.parse::<Uuid>().ok());
-
-    let (mut parts, body) = request.into_parts();
     // Most calls are GETs without a body: nothing to read then.
     let body = if axum::body::HttpBody::size_hint(&body).exact() == Some(0) {
         axum::body::Bytes::new()
     } else {
         match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
             Ok(bytes) => bytes,
-            Err(_) => return Refusal::BodyTooLarge.into_response(),
+            Err(_) => return Err(Refusal::BodyTooLarge.into_response()),
         }
     };
 
     let Some(environment_id) = environment_id else {
-        return Refusal::BadSignature.into_response();
+        return Err(Refusal::BadSignature.into_response());
     };
     let keys = match state
         .keys
@@ -224,16 +206,19 @@ async fn authenticate(
         Ok(keys) => keys,
         Err(e) => {
             crate::server::internal_error("loading API secrets to verify a request", &e);
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         }
     };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or(parts.uri.path(), |pq| pq.as_str());
     // Every secret is tried (no early exit), so timing does not tell which one matched.
     let mut matched: Option<&keys::SecretKey> = None;
     for key in keys.iter() {
-        let ok = signature::verify(
-            &key.key,
+        let ok = key.key.verify(
             parts.method.as_str(),
-            &path_and_query,
+            path_and_query,
             &timestamp,
             &body,
             &signature,
@@ -243,7 +228,7 @@ async fn authenticate(
         }
     }
     let Some(key) = matched else {
-        return Refusal::BadSignature.into_response();
+        return Err(Refusal::BadSignature.into_response());
     };
     let secret_id = key.id;
     // The shared map is touched at most every 100 ms per key (writes happen every second).
@@ -255,11 +240,11 @@ async fn authenticate(
             .store(now_ms, std::sync::atomic::Ordering::Relaxed);
         state.usage.mark(secret_id, now_ms);
     }
-    parts.extensions.insert(Authenticated {
+    Ok(Signed {
         environment_id,
         secret_id,
-    });
-    next.run(Request::from_parts(parts, Body::from(body))).await
+        body,
+    })
 }
 
 #[derive(Serialize)]
@@ -270,7 +255,7 @@ struct Pong {
 }
 
 /// `GET …/ping`: checks a caller's signing (no database work beyond the cached keys).
-async fn ping(axum::Extension(auth): axum::Extension<Authenticated>) -> Json<Pong> {
+async fn ping(auth: Signed) -> Json<Pong> {
     Json(Pong {
         environment_id: auth.environment_id,
         signed_with: auth.secret_id,
@@ -289,10 +274,7 @@ struct ApiSecret {
 }
 
 /// `GET …/api-secrets`: the environment's secrets' metadata.
-async fn list_api_secrets(
-    State(state): State<AppState>,
-    axum::Extension(auth): axum::Extension<Authenticated>,
-) -> Response {
+async fn list_api_secrets(State(state): State<AppState>, auth: Signed) -> Response {
     match crate::secrets::db::list_for_api(&state.pool, auth.environment_id).await {
         Ok(secrets) => Json(
             secrets

@@ -13,18 +13,64 @@ type HmacSha256 = Hmac<Sha256>;
 pub const TIMESTAMP_HEADER: &str = "x-cs-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-cs-signature";
 
-fn mac(key: &[u8], method: &str, path_and_query: &str, timestamp: &str, body: &[u8]) -> HmacSha256 {
-    // HMAC accepts keys of any length: `new_from_slice` cannot fail for it.
-    let mut mac = HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    for part in [
-        method.to_ascii_uppercase().as_bytes(),
-        path_and_query.as_bytes(),
-        timestamp.as_bytes(),
-    ] {
-        mac.update(part);
+/// An API secret ready to sign and verify with: HMAC's keyed state (the key's two hash blocks)
+/// is computed once, not per request. Wiped when dropped.
+pub struct SigningKey(HmacSha256);
+
+impl SigningKey {
+    pub fn new(key: &[u8]) -> SigningKey {
+        // HMAC accepts keys of any length: `new_from_slice` cannot fail for it.
+        SigningKey(HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!()))
     }
-    mac.update(body);
-    mac
+
+    fn mac(&self, method: &str, path_and_query: &str, timestamp: &str, body: &[u8]) -> HmacSha256 {
+        let mut mac = self.0.clone();
+        if method.bytes().any(|b| b.is_ascii_lowercase()) {
+            mac.update(method.to_ascii_uppercase().as_bytes());
+        } else {
+            mac.update(method.as_bytes());
+        }
+        mac.update(path_and_query.as_bytes());
+        mac.update(timestamp.as_bytes());
+        mac.update(body);
+        mac
+    }
+
+    /// The lowercase hex signature of a request.
+    pub fn sign(&self, method: &str, path_and_query: &str, timestamp: &str, body: &[u8]) -> String {
+        hex::encode(
+            self.mac(method, path_and_query, timestamp, body)
+                .finalize()
+                .into_bytes(),
+        )
+    }
+
+    /// Whether `signature` (hex) is the request's signature, compared in constant time.
+    pub fn verify(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        timestamp: &str,
+        body: &[u8],
+        signature: &str,
+    ) -> bool {
+        let mut expected = [0u8; 32];
+        if hex::decode_to_slice(signature, &mut expected).is_err() {
+            return false;
+        }
+        self.mac(method, path_and_query, timestamp, body)
+            .verify_slice(&expected)
+            .is_ok()
+    }
+}
+
+impl Drop for SigningKey {
+    fn drop(&mut self) {
+        // The keyed state is as good as the key. The HMAC types have no zeroize support: overwrite
+        // it with an empty key's, and keep the write from being optimised away as dead.
+        self.0 = HmacSha256::new_from_slice(&[]).unwrap_or_else(|_| unreachable!());
+        std::hint::black_box(&self.0);
+    }
 }
 
 /// The lowercase hex signature of a request.
@@ -35,11 +81,7 @@ pub fn sign(
     timestamp: &str,
     body: &[u8],
 ) -> String {
-    hex::encode(
-        mac(key, method, path_and_query, timestamp, body)
-            .finalize()
-            .into_bytes(),
-    )
+    SigningKey::new(key).sign(method, path_and_query, timestamp, body)
 }
 
 /// Whether `signature` (hex) is the request's signature under `key`, compared in constant time.
@@ -51,13 +93,7 @@ pub fn verify(
     body: &[u8],
     signature: &str,
 ) -> bool {
-    let mut expected = [0u8; 32];
-    if hex::decode_to_slice(signature, &mut expected).is_err() {
-        return false;
-    }
-    mac(key, method, path_and_query, timestamp, body)
-        .verify_slice(&expected)
-        .is_ok()
+    SigningKey::new(key).verify(method, path_and_query, timestamp, body, signature)
 }
 
 #[cfg(test)]
@@ -104,6 +140,25 @@ mod tests {
             br#"{"a":1}"#,
             &VECTOR.to_uppercase()
         ));
+    }
+
+    #[test]
+    fn one_keyed_state_serves_many_requests() {
+        let key = SigningKey::new(b"SECRET");
+        for _ in 0..3 {
+            assert_eq!(
+                key.sign("POST", "/webhook?a=1", "1563276169752", br#"{"a":1}"#),
+                VECTOR
+            );
+            assert!(key.verify(
+                "post",
+                "/webhook?a=1",
+                "1563276169752",
+                br#"{"a":1}"#,
+                VECTOR
+            ));
+            assert!(!key.verify("POST", "/webhook?a=1", "1563276169752", b"", VECTOR));
+        }
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! `…/webhooks` and `…/webhooks/{id}/deliveries`: the same rules as the portal's Webhooks tab.
 
 use axum::{
-    Extension, Json,
-    body::Bytes,
+    Json,
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -10,7 +9,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Authenticated;
+use super::Signed;
 use crate::{
     server::state::AppState,
     webhooks::{self, Delivery, NewWebhook, Webhook, db::ActionError, target},
@@ -135,7 +134,7 @@ impl From<Delivery> for DeliveryBody {
 /// `GET …/webhooks`
 pub async fn list(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Signed,
 ) -> Result<Json<Vec<WebhookBody>>, ApiError> {
     let webhooks = webhooks::db::list(&state.pool, auth.environment_id)
         .await
@@ -165,13 +164,12 @@ fn default_retry_interval() -> i64 {
 /// `POST …/webhooks`: 201 with the webhook; its `ping` is on its way.
 pub async fn create(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
-    body: Bytes,
+    auth: Signed,
 ) -> Result<(StatusCode, Json<WebhookBody>), ApiError> {
     let invalid = |message: String| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_webhook", message)
     };
-    let body: CreateBody = serde_json::from_slice(&body).map_err(|e| {
+    let body: CreateBody = serde_json::from_slice(&auth.body).map_err(|e| {
         invalid(format!(
             "The body must be JSON like {{\"url\": \"https://…\", \"events\": [\"ping\"], \"max_retries\": 5, \"retry_interval_minutes\": 10}}: {e}"
         ))
@@ -191,8 +189,8 @@ pub async fn create(
 /// `DELETE …/webhooks/{webhook_id}`: 204.
 pub async fn delete(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
     Path((_, webhook_id)): Path<(String, String)>,
+    auth: Signed,
 ) -> Result<StatusCode, ApiError> {
     let webhook_id = parse_id(&webhook_id)?;
     webhooks::db::delete(&state.pool, None, auth.environment_id, webhook_id).await?;
@@ -202,8 +200,8 @@ pub async fn delete(
 /// `GET …/webhooks/{webhook_id}/deliveries`: the latest 50, newest first.
 pub async fn deliveries(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
     Path((_, webhook_id)): Path<(String, String)>,
+    auth: Signed,
 ) -> Result<Json<Vec<DeliveryBody>>, ApiError> {
     let webhook_id = parse_id(&webhook_id)?;
     let deliveries = webhooks::db::deliveries(&state.pool, auth.environment_id, webhook_id)

@@ -35,7 +35,7 @@ pub fn router(state: AppState) -> Router {
     let sessions = session::layer(session::store(state.pool.clone()), state.secure_cookies);
 
     // The REST API: signed requests, no sessions, no CSRF check (callers are servers).
-    let api = crate::api::router(state.clone());
+    let api = crate::api::router();
 
     // Probes: no session, no CSRF check.
     let probes = Router::new()

@@ -169,7 +169,8 @@ impl Worker {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_owned(),
         };
-        let sign = |key: &[u8]| signature::sign(key, "POST", &path_and_query, &timestamp, &body);
+        let sign =
+            |key: &signature::SigningKey| key.sign("POST", &path_and_query, &timestamp, &body);
         let mut request = self
             .client
             .post(url.clone())
