@@ -250,7 +250,7 @@ async fn render(
     feedback: FormFeedback,
     status: StatusCode,
 ) -> Response {
-    let options = state.leptos_options.clone();
+    let options = (*state.leptos_options).clone();
     let context_state = state.clone();
     let handler = leptos_axum::render_app_async_with_context(
         move || {

@@ -30,7 +30,7 @@ fn route_list() -> Vec<AxumRouteListing> {
 
 pub fn router(state: AppState) -> Router {
     let routes = route_list();
-    let options = state.leptos_options.clone();
+    let options = (*state.leptos_options).clone();
 
     let sessions = session::layer(session::store(state.pool.clone()), state.secure_cookies);
 

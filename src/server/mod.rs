@@ -46,7 +46,7 @@ pub async fn run() -> Result<(), StartupError> {
 
     let addr = config.leptos_options.site_addr;
     let state = AppState {
-        leptos_options: config.leptos_options,
+        leptos_options: std::sync::Arc::new(config.leptos_options),
         pool,
         secure_cookies: config.secure_cookies,
         keyring: std::sync::Arc::new(config.keyring),

@@ -7,7 +7,8 @@ use crate::error::AppError;
 /// Shared by every handler and server function (leptos_axum provides it as context).
 #[derive(Clone)]
 pub struct AppState {
-    pub leptos_options: LeptosOptions,
+    /// Behind an `Arc`: the state is cloned for every request (by axum), options are not.
+    pub leptos_options: std::sync::Arc<LeptosOptions>,
     pub pool: PgPool,
     /// Session cookies get `Secure` (and the `__Host-` prefix): the portal is served over https.
     pub secure_cookies: bool,
@@ -25,7 +26,7 @@ pub struct AppState {
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
+        (*state.leptos_options).clone()
     }
 }
 

@@ -21,7 +21,9 @@ pub const TEST_KEYS: &str =
 
 pub fn state(pool: PgPool) -> AppState {
     AppState {
-        leptos_options: leptos_options_from_str(include_str!("../../Leptos.toml")).unwrap(),
+        leptos_options: std::sync::Arc::new(
+            leptos_options_from_str(include_str!("../../Leptos.toml")).unwrap(),
+        ),
         pool,
         secure_cookies: false,
         keyring: std::sync::Arc::new(portal::secrets::crypto::Keyring::parse(TEST_KEYS).unwrap()),
