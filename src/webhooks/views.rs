@@ -246,14 +246,10 @@ fn DeliveryRow(delivery: Delivery, now_ms: i64) -> impl IntoView {
         (None, None) => "—".to_owned(),
     };
     let next = match &delivery.next_attempt_at {
-        Some(at) if at.ms > now_ms => {
-            let seconds = (at.ms - now_ms + 999) / 1000;
-            view! { <time datetime=at.iso.clone() title=at.utc.clone()>{format!("in {seconds} s")}</time> }
-                .into_any()
+        Some(at) => view! {
+            <time datetime=at.iso.clone() title=at.utc.clone()>{time_until(now_ms, at.ms)}</time>
         }
-        Some(at) => {
-            view! { <time datetime=at.iso.clone() title=at.utc.clone()>"now"</time> }.into_any()
-        }
+        .into_any(),
         None => "—".into_any(),
     };
     let created = delivery.created_at.clone();
@@ -274,5 +270,39 @@ fn DeliveryRow(delivery: Delivery, now_ms: i64) -> impl IntoView {
                 </time>
             </td>
         </tr>
+    }
+}
+
+/// "now", "in 40 seconds", "in 10 minutes", "in 3 hours": when the next attempt is due.
+pub fn time_until(now_ms: i64, then_ms: i64) -> String {
+    let seconds =
+        u64::try_from(then_ms.saturating_sub(now_ms).saturating_add(999) / 1000).unwrap_or(0);
+    let (count, unit) = match seconds {
+        0 => return "now".into(),
+        s if s < 60 => (s, "second"),
+        s if s < 3600 => (s.div_ceil(60), "minute"),
+        s => (s.div_ceil(3600), "hour"),
+    };
+    if count == 1 {
+        format!("in 1 {unit}")
+    } else {
+        format!("in {count} {unit}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_until;
+
+    #[test]
+    fn next_attempts_read_naturally() {
+        let now = 1_800_000_000_000;
+        assert_eq!(time_until(now, now - 5_000), "now");
+        assert_eq!(time_until(now, now), "now");
+        assert_eq!(time_until(now, now + 1), "in 1 second");
+        assert_eq!(time_until(now, now + 40_000), "in 40 seconds");
+        assert_eq!(time_until(now, now + 60_000), "in 1 minute");
+        assert_eq!(time_until(now, now + 9 * 60_000 + 1), "in 10 minutes");
+        assert_eq!(time_until(now, now + 3 * 3_600_000), "in 3 hours");
     }
 }
