@@ -105,6 +105,18 @@ impl KeyCache {
         Ok(keys)
     }
 
+    /// Runs `f` on the environment's keys under the cache's read lock, if they are cached and
+    /// fresh (`None` otherwise: load them with [`KeyCache::keys`]).
+    pub fn with_cached<R>(
+        &self,
+        environment_id: Uuid,
+        f: impl FnOnce(&[SecretKey]) -> R,
+    ) -> Option<R> {
+        let entries = self.read();
+        let (keys, loaded) = entries.get(&environment_id)?;
+        (loaded.elapsed() < self.ttl).then(|| f(keys))
+    }
+
     pub fn invalidate(&self, environment_id: Uuid) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.write().remove(&environment_id);

@@ -141,8 +141,8 @@ pub fn check_headers(
     headers: &HeaderMap,
     now_ms: i64,
     tolerance: Duration,
-) -> Result<(String, String), Refusal> {
-    let header = |name: &str| headers.get(name).map(|v| v.to_str().map(str::to_owned));
+) -> Result<(&str, &str), Refusal> {
+    let header = |name: &str| headers.get(name).map(|v| v.to_str());
     let timestamp = match header(signature::TIMESTAMP_HEADER) {
         None => return Err(Refusal::MissingTimestamp),
         Some(Err(_)) => return Err(Refusal::MalformedTimestamp),
@@ -174,10 +174,9 @@ pub fn check_headers(
 /// one that matched as used.
 async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Response> {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let (timestamp, signature) =
-        check_headers(request.headers(), now_ms, state.signature_tolerance)
-            .map_err(IntoResponse::into_response)?;
     let (parts, body) = request.into_parts();
+    let (timestamp, signature) = check_headers(&parts.headers, now_ms, state.signature_tolerance)
+        .map_err(IntoResponse::into_response)?;
     // An id that does not parse is treated like an environment without secrets.
     let environment_id = parts
         .uri
@@ -198,48 +197,55 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
     let Some(environment_id) = environment_id else {
         return Err(Refusal::BadSignature.into_response());
     };
-    let keys = match state
-        .keys
-        .keys(&state.pool, &state.keyring, environment_id)
-        .await
-    {
-        Ok(keys) => keys,
-        Err(e) => {
-            crate::server::internal_error("loading API secrets to verify a request", &e);
-            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
-        }
-    };
     let path_and_query = parts
         .uri
         .path_and_query()
         .map_or(parts.uri.path(), |pq| pq.as_str());
     // Every secret is tried (no early exit), so timing does not tell which one matched.
-    let mut matched: Option<&keys::SecretKey> = None;
-    for key in keys.iter() {
-        let ok = key.key.verify(
-            parts.method.as_str(),
-            path_and_query,
-            &timestamp,
-            &body,
-            &signature,
-        );
-        if ok && matched.is_none() {
-            matched = Some(key);
+    let verify = |keys: &[keys::SecretKey]| -> Option<Uuid> {
+        let mut matched: Option<&keys::SecretKey> = None;
+        for key in keys {
+            let ok = key.key.verify(
+                parts.method.as_str(),
+                path_and_query,
+                timestamp,
+                &body,
+                signature,
+            );
+            if ok && matched.is_none() {
+                matched = Some(key);
+            }
         }
-    }
-    let Some(key) = matched else {
+        let key = matched?;
+        // The shared map is touched at most every 100 ms per key (writes happen every second).
+        let previous = key
+            .last_marked_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if now_ms.saturating_sub(previous) >= 100 {
+            key.last_marked_ms
+                .store(now_ms, std::sync::atomic::Ordering::Relaxed);
+            state.usage.mark(key.id, now_ms);
+        }
+        Some(key.id)
+    };
+    // Cached keys are used in place (no reference count taken); else loaded, then used.
+    let matched = match state.keys.with_cached(environment_id, verify) {
+        Some(matched) => matched,
+        None => match state
+            .keys
+            .keys(&state.pool, &state.keyring, environment_id)
+            .await
+        {
+            Ok(keys) => verify(&keys),
+            Err(e) => {
+                crate::server::internal_error("loading API secrets to verify a request", &e);
+                return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+            }
+        },
+    };
+    let Some(secret_id) = matched else {
         return Err(Refusal::BadSignature.into_response());
     };
-    let secret_id = key.id;
-    // The shared map is touched at most every 100 ms per key (writes happen every second).
-    let previous = key
-        .last_marked_ms
-        .load(std::sync::atomic::Ordering::Relaxed);
-    if now_ms.saturating_sub(previous) >= 100 {
-        key.last_marked_ms
-            .store(now_ms, std::sync::atomic::Ordering::Relaxed);
-        state.usage.mark(secret_id, now_ms);
-    }
     Ok(Signed {
         environment_id,
         secret_id,
@@ -323,7 +329,8 @@ mod tests {
     fn timestamps_are_checked_against_the_window() {
         let now = 1_800_000_000_000;
         let five_min = Duration::from_secs(300);
-        let check = |t: &str| check_headers(&headers(Some(t), Some("ab")), now, five_min);
+        let check =
+            |t: &str| check_headers(&headers(Some(t), Some("ab")), now, five_min).map(|_| ());
         assert!(check(&now.to_string()).is_ok());
         assert!(check(&(now - 300_000).to_string()).is_ok());
         assert!(check(&(now + 300_000).to_string()).is_ok());
