@@ -7,7 +7,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
 use super::{
@@ -15,26 +14,23 @@ use super::{
     create_api_secret, list_api_secrets, parse_label, relative_time, removal_phrase,
     remove_api_secret, use_with_webhooks,
 };
-use crate::{app::NotFound, error::AppError};
+use crate::{app::NotFound, environments::views::current_environment_id, error::AppError};
 
 const STATUS_ID: &str = "secrets-status";
 const CREATE_BUTTON_ID: &str = "create-secret";
 
 #[component]
 pub fn ApiSecretsPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<Uuid>().ok())
-    };
-    let tab = Resource::new(id, |id| async move {
-        match id {
-            Some(id) => list_api_secrets(id).await,
-            None => Err(AppError::NotFound),
-        }
-    });
+    let id = current_environment_id();
+    let tab = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => list_api_secrets(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -3,29 +3,27 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
-use uuid::Uuid;
 
 use super::{
     AddWebhook, Delivery, EVENTS, RemoveWebhook, WebhookWithLog, WebhooksTab, list_webhooks,
 };
-use crate::{app::NotFound, error::AppError, secrets::relative_time};
+use crate::{
+    app::NotFound, environments::views::current_environment_id, error::AppError,
+    secrets::relative_time,
+};
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<Uuid>().ok())
-    };
-    let tab = Resource::new(id, |id| async move {
-        match id {
-            Some(id) => list_webhooks(id).await,
-            None => Err(AppError::NotFound),
-        }
-    });
+    let id = current_environment_id();
+    let tab = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => list_webhooks(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
     let add = ServerAction::<AddWebhook>::new();
     let remove = ServerAction::<RemoveWebhook>::new();
     view! {
