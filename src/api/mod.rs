@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::{
     Json, Router,
     extract::{Request, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, HeaderName, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -142,13 +142,16 @@ pub fn check_headers(
     now_ms: i64,
     tolerance: Duration,
 ) -> Result<(&str, &str), Refusal> {
-    let header = |name: &str| headers.get(name).map(|v| v.to_str());
-    let timestamp = match header(signature::TIMESTAMP_HEADER) {
+    // Looked up by prebuilt names: a `&str` name is parsed and validated on every lookup.
+    static TIMESTAMP: HeaderName = HeaderName::from_static(signature::TIMESTAMP_HEADER);
+    static SIGNATURE: HeaderName = HeaderName::from_static(signature::SIGNATURE_HEADER);
+    let header = |name: &HeaderName| headers.get(name).map(|v| v.to_str());
+    let timestamp = match header(&TIMESTAMP) {
         None => return Err(Refusal::MissingTimestamp),
         Some(Err(_)) => return Err(Refusal::MalformedTimestamp),
         Some(Ok(t)) => t,
     };
-    let signature = match header(signature::SIGNATURE_HEADER) {
+    let signature = match header(&SIGNATURE) {
         None => return Err(Refusal::MissingSignature),
         Some(Err(_)) => return Err(Refusal::BadSignature),
         Some(Ok(s)) => s,
@@ -173,7 +176,12 @@ pub fn check_headers(
 /// Verifies the signature against each of the environment's secrets (at most 3) and marks the
 /// one that matched as used.
 async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Response> {
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    // Straight from the system clock (no calendar arithmetic on this path).
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        });
     let (parts, body) = request.into_parts();
     let (timestamp, signature) = check_headers(&parts.headers, now_ms, state.signature_tolerance)
         .map_err(IntoResponse::into_response)?;
@@ -188,7 +196,7 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
     let body = if axum::body::HttpBody::size_hint(&body).exact() == Some(0) {
         axum::body::Bytes::new()
     } else {
-        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        match Box::pin(axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
             Ok(bytes) => bytes,
             Err(_) => return Err(Refusal::BodyTooLarge.into_response()),
         }
@@ -231,17 +239,16 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
     // Cached keys are used in place (no reference count taken); else loaded, then used.
     let matched = match state.keys.with_cached(environment_id, verify) {
         Some(matched) => matched,
-        None => match state
-            .keys
-            .keys(&state.pool, &state.keyring, environment_id)
-            .await
-        {
-            Ok(keys) => verify(&keys),
-            Err(e) => {
-                crate::server::internal_error("loading API secrets to verify a request", &e);
-                return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        // Boxed: the cold path's future stays out of every request's (hot) future.
+        None => {
+            match Box::pin(state.keys.keys(&state.pool, &state.keyring, environment_id)).await {
+                Ok(keys) => verify(&keys),
+                Err(e) => {
+                    crate::server::internal_error("loading API secrets to verify a request", &e);
+                    return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+                }
             }
-        },
+        }
     };
     let Some(secret_id) = matched else {
         return Err(Refusal::BadSignature.into_response());

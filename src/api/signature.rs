@@ -5,26 +5,22 @@
 //! `UPPER(method) + path_and_query + timestamp + body`; `X-CS-Timestamp` = the milliseconds since
 //! the Unix epoch that were signed.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
+use ring::hmac;
 
 pub const TIMESTAMP_HEADER: &str = "x-cs-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-cs-signature";
 
 /// An API secret ready to sign and verify with: HMAC's keyed state (the key's two hash blocks)
 /// is computed once, not per request. Wiped when dropped.
-pub struct SigningKey(HmacSha256);
+pub struct SigningKey(hmac::Key);
 
 impl SigningKey {
     pub fn new(key: &[u8]) -> SigningKey {
-        // HMAC accepts keys of any length: `new_from_slice` cannot fail for it.
-        SigningKey(HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!()))
+        SigningKey(hmac::Key::new(hmac::HMAC_SHA256, key))
     }
 
-    fn mac(&self, method: &str, path_and_query: &str, timestamp: &str, body: &[u8]) -> HmacSha256 {
-        let mut mac = self.0.clone();
+    fn mac(&self, method: &str, path_and_query: &str, timestamp: &str, body: &[u8]) -> hmac::Tag {
+        let mut mac = hmac::Context::with_key(&self.0);
         if method.bytes().any(|b| b.is_ascii_lowercase()) {
             mac.update(method.to_ascii_uppercase().as_bytes());
         } else {
@@ -33,16 +29,12 @@ impl SigningKey {
         mac.update(path_and_query.as_bytes());
         mac.update(timestamp.as_bytes());
         mac.update(body);
-        mac
+        mac.sign()
     }
 
     /// The lowercase hex signature of a request.
     pub fn sign(&self, method: &str, path_and_query: &str, timestamp: &str, body: &[u8]) -> String {
-        hex::encode(
-            self.mac(method, path_and_query, timestamp, body)
-                .finalize()
-                .into_bytes(),
-        )
+        hex::encode(self.mac(method, path_and_query, timestamp, body))
     }
 
     /// Whether `signature` (hex) is the request's signature, compared in constant time.
@@ -58,17 +50,16 @@ impl SigningKey {
         if hex::decode_to_slice(signature, &mut expected).is_err() {
             return false;
         }
-        self.mac(method, path_and_query, timestamp, body)
-            .verify_slice(&expected)
-            .is_ok()
+        let tag = self.mac(method, path_and_query, timestamp, body);
+        subtle::ConstantTimeEq::ct_eq(tag.as_ref(), &expected[..]).into()
     }
 }
 
 impl Drop for SigningKey {
     fn drop(&mut self) {
-        // The keyed state is as good as the key. The HMAC types have no zeroize support: overwrite
+        // The keyed state is as good as the key, and ring's keys are not wiped on drop: overwrite
         // it with an empty key's, and keep the write from being optimised away as dead.
-        self.0 = HmacSha256::new_from_slice(&[]).unwrap_or_else(|_| unreachable!());
+        self.0 = hmac::Key::new(hmac::HMAC_SHA256, &[]);
         std::hint::black_box(&self.0);
     }
 }
