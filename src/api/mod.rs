@@ -202,7 +202,9 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
         }
     };
 
-    let Some(environment_id) = environment_id else {
+    // Not hex, or not 32 bytes: no key can match it.
+    let (Some(environment_id), Some(expected)) = (environment_id, signature::decode(signature))
+    else {
         return Err(Refusal::BadSignature.into_response());
     };
     let path_and_query = parts
@@ -213,12 +215,12 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
     let verify = |keys: &[keys::SecretKey]| -> Option<Uuid> {
         let mut matched: Option<&keys::SecretKey> = None;
         for key in keys {
-            let ok = key.key.verify(
+            let ok = key.key.verify_decoded(
                 parts.method.as_str(),
                 path_and_query,
                 timestamp,
                 &body,
-                signature,
+                &expected,
             );
             if ok && matched.is_none() {
                 matched = Some(key);

@@ -46,13 +46,31 @@ impl SigningKey {
         body: &[u8],
         signature: &str,
     ) -> bool {
-        let mut expected = [0u8; 32];
-        if hex::decode_to_slice(signature, &mut expected).is_err() {
-            return false;
-        }
+        decode(signature).is_some_and(|expected| {
+            self.verify_decoded(method, path_and_query, timestamp, body, &expected)
+        })
+    }
+
+    /// [`SigningKey::verify`] for a signature already decoded with [`decode`] (a request is
+    /// checked against several keys: its signature is decoded once).
+    pub fn verify_decoded(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        timestamp: &str,
+        body: &[u8],
+        expected: &[u8; 32],
+    ) -> bool {
         let tag = self.mac(method, path_and_query, timestamp, body);
         subtle::ConstantTimeEq::ct_eq(tag.as_ref(), &expected[..]).into()
     }
+}
+
+/// The bytes of a hex signature (either case), if it is one.
+pub fn decode(signature: &str) -> Option<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(signature, &mut bytes).ok()?;
+    Some(bytes)
 }
 
 impl Drop for SigningKey {
