@@ -596,3 +596,66 @@ async fn the_rest_api_adds_lists_and_removes_webhooks_under_the_rules(pool: PgPo
     let reply = add_webhook(&mut newcomer, env, "https://hooks.example.com/", "5", "10").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
+
+#[sqlx::test]
+async fn finished_deliveries_are_deleted_after_their_retention(pool: PgPool) {
+    use portal::webhooks::db::{RETENTION, prune};
+    let state = common::state(pool.clone());
+    let (mut client, env, _) = customer(state.clone(), 1).await;
+    // No worker runs here: the ping stays pending.
+    let reply = add_webhook(&mut client, env, "http://127.0.0.1:9/hook", "3", "1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let webhook: Uuid = sqlx::query_scalar("SELECT id FROM webhooks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // A pending delivery that has been retried for long is kept: it has not finished.
+    sqlx::query("UPDATE webhook_deliveries SET created_at = now() - interval '90 days'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let day = 24 * 60 * 60;
+    for (event, status, finished_secs_ago) in [
+        ("api_secret.created", "delivered", 31 * day),
+        ("api_secret.removed", "failed", 31 * day),
+        ("webhook_signer.changed", "delivered", 29 * day),
+        ("api_secret.created", "failed", 60),
+    ] {
+        sqlx::query(
+            "INSERT INTO webhook_deliveries
+                    (environment_id, webhook_id, event, payload, status, attempts, created_at, finished_at)
+             VALUES ($1, $2, $3, '{}', $4, 1, now() - interval '40 days',
+                     now() - make_interval(secs => $5))",
+        )
+        .bind(env)
+        .bind(webhook)
+        .bind(event)
+        .bind(status)
+        .bind(finished_secs_ago as f64)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+
+    // One row per statement with a batch of 1; then the rest; then nothing is left to delete.
+    assert_eq!(prune(&pool, RETENTION, 1).await.unwrap(), 1);
+    assert_eq!(prune(&pool, RETENTION, 100).await.unwrap(), 1);
+    assert_eq!(prune(&pool, RETENTION, 100).await.unwrap(), 0);
+    let mut left: Vec<(String, String)> =
+        sqlx::query_as("SELECT event, status FROM webhook_deliveries")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            ("api_secret.created".to_string(), "failed".to_string()),
+            ("ping".to_string(), "pending".to_string()),
+            (
+                "webhook_signer.changed".to_string(),
+                "delivered".to_string()
+            ),
+        ]
+    );
+}

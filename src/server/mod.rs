@@ -90,7 +90,8 @@ pub async fn run() -> Result<(), StartupError> {
     Ok(())
 }
 
-/// Deletes expired sessions and sign-in failures older than the throttling window, every minute.
+/// Deletes expired sessions, sign-in failures older than the throttling window and webhook
+/// deliveries past their retention, every minute.
 async fn janitor(pool: sqlx::PgPool) {
     use tower_sessions::ExpiredDeletion;
     let store = crate::accounts::session::store(pool.clone());
@@ -102,6 +103,23 @@ async fn janitor(pool: sqlx::PgPool) {
         }
         if let Err(e) = crate::accounts::throttle::prune(&pool).await {
             tracing::warn!(error = %e, "pruning old sign-in failures failed");
+        }
+        prune_deliveries(&pool).await;
+    }
+}
+
+/// Deletes finished deliveries past their retention, a batch at a time (at most 20 per minute,
+/// so that a backlog is worked off without one long transaction or a busy loop).
+async fn prune_deliveries(pool: &sqlx::PgPool) {
+    use crate::webhooks::db::{PRUNE_BATCH, RETENTION, prune};
+    for _ in 0..20 {
+        match prune(pool, RETENTION, PRUNE_BATCH).await {
+            Ok(deleted) if deleted < PRUNE_BATCH.unsigned_abs() => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning old webhook deliveries failed");
+                return;
+            }
         }
     }
 }

@@ -10,6 +10,10 @@ use crate::secrets::Moment;
 
 /// How many deliveries a webhook's log shows.
 pub const LOG_LENGTH: i64 = 50;
+/// How long a delivered or failed delivery is kept (pending ones are kept until they finish).
+pub const RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 60 * 60);
+/// The most rows one pruning statement deletes (a short transaction; the janitor repeats it).
+pub const PRUNE_BATCH: i64 = 5_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
@@ -409,4 +413,25 @@ pub async fn signers(
     .fetch_optional(pool)
     .await?;
     Ok(row.and_then(|r| r.webhook_signer_id.map(|signer| (signer, r.previous))))
+}
+
+/// Deletes up to `batch` deliveries that finished more than `older_than` ago; returns how many.
+pub async fn prune(
+    pool: &PgPool,
+    older_than: std::time::Duration,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    let older_than_ms = i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX) as f64;
+    let deleted = sqlx::query!(
+        "DELETE FROM webhook_deliveries
+          WHERE id IN (SELECT id FROM webhook_deliveries
+                        WHERE finished_at < clock_timestamp() - $1 * interval '1 millisecond'
+                        LIMIT $2)",
+        older_than_ms,
+        batch
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(deleted)
 }
