@@ -215,7 +215,7 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
     let verify = |keys: &[keys::SecretKey]| -> Option<Uuid> {
         let mut matched: Option<&keys::SecretKey> = None;
         for key in keys {
-            let ok = key.key.verify_decoded(
+            let ok = key.key.verify(
                 parts.method.as_str(),
                 path_and_query,
                 timestamp,
