@@ -18,6 +18,27 @@ pub fn current_environment_id() -> Memo<Option<Uuid>> {
     })
 }
 
+/// A tab's data for the environment in the current URL, loaded by `load` (a server function);
+/// not found when the URL names none.
+pub fn environment_tab<T, Fut>(
+    load: impl Fn(Uuid) -> Fut + Copy + Send + Sync + 'static,
+) -> Resource<Result<T, AppError>>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let id = current_environment_id();
+    Resource::new(
+        move || id.get(),
+        move |id| async move {
+            match id {
+                Some(id) => load(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    )
+}
+
 #[component]
 pub fn EnvironmentsPage() -> impl IntoView {
     // Rendered on the server only: the forms post to the server functions, which send the

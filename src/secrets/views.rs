@@ -14,23 +14,14 @@ use super::{
     create_api_secret, list_api_secrets, parse_label, relative_time, removal_phrase,
     remove_api_secret, use_with_webhooks,
 };
-use crate::{app::NotFound, environments::views::current_environment_id, error::AppError};
+use crate::{app::NotFound, environments::views::environment_tab, error::AppError};
 
 const STATUS_ID: &str = "secrets-status";
 const CREATE_BUTTON_ID: &str = "create-secret";
 
 #[component]
 pub fn ApiSecretsPage() -> impl IntoView {
-    let id = current_environment_id();
-    let tab = Resource::new(
-        move || id.get(),
-        |id| async move {
-            match id {
-                Some(id) => list_api_secrets(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    );
+    let tab = environment_tab(list_api_secrets);
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

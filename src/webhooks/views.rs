@@ -8,22 +8,12 @@ use super::{
     AddWebhook, Delivery, EVENTS, RemoveWebhook, WebhookWithLog, WebhooksTab, list_webhooks,
 };
 use crate::{
-    app::NotFound, environments::views::current_environment_id, error::AppError,
-    secrets::relative_time,
+    app::NotFound, environments::views::environment_tab, error::AppError, secrets::relative_time,
 };
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
-    let id = current_environment_id();
-    let tab = Resource::new(
-        move || id.get(),
-        |id| async move {
-            match id {
-                Some(id) => list_webhooks(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    );
+    let tab = environment_tab(list_webhooks);
     let add = ServerAction::<AddWebhook>::new();
     let remove = ServerAction::<RemoveWebhook>::new();
     view! {
