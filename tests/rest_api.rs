@@ -475,3 +475,91 @@ async fn a_removed_secret_stops_verifying_here_and_on_other_instances(pool: PgPo
         assert_eq!(reply.status, StatusCode::OK);
     }
 }
+
+/// Any caller can send a fresh timestamp with a made-up environment id and signature. A flood of
+/// those neither evicts the real keys nor holds more than a few of the pool's connections.
+#[sqlx::test]
+async fn made_up_environment_ids_neither_evict_keys_nor_take_the_pool(test_pool: PgPool) {
+    use portal::api::keys::{MAX_CONCURRENT_LOADS, MAX_EMPTY_ENTRIES};
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU32, Ordering},
+    };
+
+    // Room for many more connections than the loads may take (the test pool has only 5).
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(20)
+        .connect_with((*test_pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let state = common::state(pool.clone());
+    let (mut client, env, secrets) = customer_in(state.clone(), 1).await;
+    let uri = format!("/api/v1/environments/{env}/ping");
+    let ping = |client: &mut Client| {
+        let headers = signed(&secrets[0].value, "GET", &uri, "", now_ms());
+        let mut client = client.clone();
+        let uri = uri.clone();
+        async move { call(&mut client, "GET", &uri, "", &headers).await.status }
+    };
+    assert_eq!(
+        ping(&mut client).await,
+        StatusCode::OK,
+        "the keys are cached"
+    );
+
+    // Connections in use, sampled while the flood runs.
+    let busiest = Arc::new(AtomicU32::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = tokio::spawn({
+        let (pool, busiest, done) = (pool.clone(), busiest.clone(), done.clone());
+        async move {
+            while !done.load(Ordering::Relaxed) {
+                let in_use = pool.size() - u32::try_from(pool.num_idle()).unwrap();
+                busiest.fetch_max(in_use, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    // More made-up ids than are remembered, 32 callers at a time, each over the REST API.
+    let mut callers = tokio::task::JoinSet::new();
+    for caller in 0..32 {
+        let client = client.clone();
+        callers.spawn(async move {
+            let mut client = client;
+            for _ in (caller..=MAX_EMPTY_ENTRIES).step_by(32) {
+                let uri = format!("/api/v1/environments/{}/ping", Uuid::new_v4());
+                let headers = signed("made up", "GET", &uri, "", now_ms());
+                let reply = call(&mut client, "GET", &uri, "", &headers).await;
+                assert_eq!(error_code(&reply), "bad_signature");
+            }
+        });
+    }
+    while let Some(caller) = callers.join_next().await {
+        caller.unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    sampler.await.unwrap();
+    // 4 loads hold a connection each, and sqlx hands a used one back in a task of its own, so a
+    // few more may be counted as in use for a moment. Without the limit, all 20 are.
+    let busiest = busiest.load(Ordering::Relaxed);
+    assert_eq!(MAX_CONCURRENT_LOADS, 4);
+    assert!(
+        (1..=10).contains(&busiest),
+        "{busiest} of 20 connections in use at once"
+    );
+
+    // One more made-up id is remembered too.
+    let unknown = Uuid::new_v4();
+    let keys = state
+        .keys
+        .keys(&pool, &state.keyring, unknown)
+        .await
+        .unwrap();
+    assert!(keys.is_empty());
+
+    // Without the database, both are still answered from the cache: the real keys were kept.
+    pool.close().await;
+    assert_eq!(state.keys.with_cached(env, <[_]>::len), Some(1));
+    assert_eq!(state.keys.with_cached(unknown, <[_]>::len), Some(0));
+    assert_eq!(ping(&mut client).await, StatusCode::OK);
+}

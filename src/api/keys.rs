@@ -4,6 +4,11 @@
 //! instance at once, on every instance through Postgres `NOTIFY api_secrets_changed` (sent by a
 //! trigger on `api_secrets`, at commit). A short TTL is the backstop, and a lost listener
 //! connection clears everything.
+//!
+//! The environment id in a request is the caller's choice, and any caller can send a fresh
+//! timestamp with a made-up signature. So ids without secrets are remembered apart from the real
+//! keys (a flood of made-up ids cannot evict them), and at most [`MAX_CONCURRENT_LOADS`] loads
+//! query the database at once (such a flood cannot take the pool's connections from the portal).
 
 use std::{
     collections::HashMap,
@@ -15,13 +20,18 @@ use std::{
 };
 
 use sqlx::PgPool;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::secrets::crypto::{Keyring, OpenError};
 
 pub const CHANNEL: &str = "api_secrets_changed";
-/// Beyond this many environments the cache starts over (ids in requests are the caller's choice).
+/// Beyond this many environments with secrets, the cache of their keys starts over.
 const MAX_ENTRIES: usize = 10_000;
+/// Beyond this many ids without secrets (unknown ones included), their cache starts over.
+pub const MAX_EMPTY_ENTRIES: usize = 10_000;
+/// At most this many cache misses query the database at once; the others wait their turn.
+pub const MAX_CONCURRENT_LOADS: usize = 4;
 
 /// One API secret, decrypted and keyed for HMAC (wiped when dropped).
 pub struct SecretKey {
@@ -34,10 +44,43 @@ pub struct SecretKey {
 pub type Keys = Arc<[SecretKey]>;
 
 pub struct KeyCache {
-    entries: RwLock<HashMap<Uuid, (Keys, Instant)>>,
+    entries: RwLock<Entries>,
+    loads: Semaphore,
     /// Bumped by every invalidation: a load that started before one is not cached.
     generation: AtomicU64,
     ttl: Duration,
+}
+
+#[derive(Default)]
+struct Entries {
+    /// Environments with at least one secret.
+    keys: HashMap<Uuid, (Keys, Instant)>,
+    /// Ids with no secret: environments without one yet, and ids that name no environment.
+    empty: HashMap<Uuid, (Keys, Instant)>,
+}
+
+impl Entries {
+    /// The cached keys (none for an id without secrets), if still fresh.
+    fn fresh(&self, environment_id: &Uuid, ttl: Duration) -> Option<&Keys> {
+        let (keys, loaded) = self
+            .keys
+            .get(environment_id)
+            .or_else(|| self.empty.get(environment_id))?;
+        (loaded.elapsed() < ttl).then_some(keys)
+    }
+
+    fn insert(&mut self, environment_id: Uuid, keys: Keys) {
+        let (map, other, max) = if keys.is_empty() {
+            (&mut self.empty, &mut self.keys, MAX_EMPTY_ENTRIES)
+        } else {
+            (&mut self.keys, &mut self.empty, MAX_ENTRIES)
+        };
+        if map.len() >= max {
+            map.clear();
+        }
+        other.remove(&environment_id);
+        map.insert(environment_id, (keys, Instant::now()));
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +94,8 @@ pub enum KeyError {
 impl KeyCache {
     pub fn new(ttl: Duration) -> KeyCache {
         KeyCache {
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::default(),
+            loads: Semaphore::new(MAX_CONCURRENT_LOADS),
             generation: AtomicU64::new(0),
             ttl,
         }
@@ -64,10 +108,14 @@ impl KeyCache {
         keyring: &Keyring,
         environment_id: Uuid,
     ) -> Result<Keys, KeyError> {
-        if let Some((keys, loaded)) = self.read().get(&environment_id)
-            && loaded.elapsed() < self.ttl
-        {
-            return Ok(keys.clone());
+        if let Some(keys) = self.cached(environment_id) {
+            return Ok(keys);
+        }
+        // Never closed, so this waits for a permit and gets one.
+        let _permit = self.loads.acquire().await;
+        // Whoever held the permit before may have just loaded these.
+        if let Some(keys) = self.cached(environment_id) {
+            return Ok(keys);
         }
         let generation = self.generation.load(Ordering::Acquire);
         let rows = sqlx::query!(
@@ -97,12 +145,13 @@ impl KeyCache {
             .into();
         let mut entries = self.write();
         if self.generation.load(Ordering::Acquire) == generation {
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-            entries.insert(environment_id, (keys.clone(), Instant::now()));
+            entries.insert(environment_id, keys.clone());
         }
         Ok(keys)
+    }
+
+    fn cached(&self, environment_id: Uuid) -> Option<Keys> {
+        self.read().fresh(&environment_id, self.ttl).cloned()
     }
 
     /// Runs `f` on the environment's keys under the cache's read lock, if they are cached and
@@ -112,28 +161,30 @@ impl KeyCache {
         environment_id: Uuid,
         f: impl FnOnce(&[SecretKey]) -> R,
     ) -> Option<R> {
-        let entries = self.read();
-        let (keys, loaded) = entries.get(&environment_id)?;
-        (loaded.elapsed() < self.ttl).then(|| f(keys))
+        self.read()
+            .fresh(&environment_id, self.ttl)
+            .map(|keys| f(keys))
     }
 
     pub fn invalidate(&self, environment_id: Uuid) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.write().remove(&environment_id);
+        let mut entries = self.write();
+        entries.keys.remove(&environment_id);
+        entries.empty.remove(&environment_id);
     }
 
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.write().clear();
+        *self.write() = Entries::default();
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Uuid, (Keys, Instant)>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
         self.entries
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Uuid, (Keys, Instant)>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Entries> {
         self.entries
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
