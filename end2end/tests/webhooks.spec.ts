@@ -95,9 +95,33 @@ test("adding a webhook sends it a signed ping that its delivery log shows as del
     await page.getByRole("button", { name: "Add webhook" }).click();
     await expect(page.getByRole("alert").filter({ hasText: "The URL must start with https:// or http://." })).toBeVisible();
 
-    // Removing it removes its log.
-    await page.getByRole("button", { name: `Remove webhook ${receiver.url}` }).click();
+    // Removing asks first, in a modal dialog (opened by HTML alone: no script is involved).
+    // Cancel and Escape keep the webhook, and focus goes back to its Remove button.
+    const remove = page.getByRole("button", { name: `Remove webhook ${receiver.url}` });
+    const dialog = page.getByRole("dialog", { name: "Remove this webhook?" });
+    await expect(dialog).toBeHidden();
+    const url = page.url();
+    await remove.click();
+    await expect(dialog).toBeVisible();
+    await expect(dialog).toContainText(`We will stop sending events to ${receiver.url}.`);
+    await expect(dialog).toContainText("Its delivery log is removed with it");
+    await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
+    await expectNoAxeViolations(page);
+    await page.keyboard.press("Enter");
+    await expect(dialog).toBeHidden();
+    await expect(remove).toBeFocused();
+    expect(page.url()).toBe(url);
+    await page.keyboard.press("Enter");
+    await expect(dialog).toBeVisible();
+    await page.keyboard.press("Escape");
+    await expect(dialog).toBeHidden();
+    await expect(webhook).toBeVisible();
+
+    // Confirm removes it and its log.
+    await remove.click();
+    await dialog.getByRole("button", { name: "Confirm" }).click();
     await expect(page.getByText("No webhooks yet.")).toBeVisible();
+    await expect(webhook).toHaveCount(0);
   } finally {
     receiver.server.close();
   }

@@ -1,5 +1,8 @@
 //! The Webhooks tab: server-rendered, plain HTML forms posted to the server functions (they
 //! work without JavaScript and add nothing to the WASM bundle).
+//!
+//! "Remove" opens a native modal `<dialog>` with HTML's invoker commands (`commandfor`): no
+//! script, so it works before the WASM loads and with JavaScript off.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -144,7 +147,14 @@ fn WebhooksView(
                 .webhooks
                 .into_iter()
                 .map(|webhook| {
-                    view! { <WebhookCard webhook environment_id=environment_id.clone() now_ms remove /> }
+                    view! {
+                        <WebhookCard
+                            webhook
+                            environment_id=environment_id.clone()
+                            now_ms
+                            remove
+                        />
+                    }
                 })
                 .collect_view();
             view! { {refresh} {cards} }.into_any()
@@ -164,6 +174,9 @@ fn WebhookCard(
         deliveries,
     } = webhook;
     let heading_id = format!("webhook-{}", webhook.id);
+    let dialog_id = format!("remove-webhook-{}", webhook.id);
+    let dialog_title_id = format!("{dialog_id}-title");
+    let dialog_text_id = format!("{dialog_id}-text");
     let settings = format!(
         "Events: {}. Max retries: {}. Retry interval: {} minute{}.",
         webhook.events.join(", "),
@@ -179,14 +192,43 @@ fn WebhookCard(
         <section class="webhook" aria-labelledby=heading_id.clone()>
             <div class="webhook-head">
                 <h3 id=heading_id.clone() class="mono">{webhook.url.clone()}</h3>
-                <ActionForm action=remove attr:class="inline-form">
-                    <input type="hidden" name="environment_id" value=environment_id />
-                    <input type="hidden" name="webhook_id" value=webhook.id.to_string() />
-                    <button type="submit" class="danger" aria-label=format!("Remove webhook {}", webhook.url)>
-                        "Remove"
-                    </button>
-                </ActionForm>
+                <button
+                    type="button"
+                    class="danger"
+                    commandfor=dialog_id.clone()
+                    command="show-modal"
+                    aria-label=format!("Remove webhook {}", webhook.url)
+                >
+                    "Remove"
+                </button>
             </div>
+            <dialog
+                id=dialog_id
+                class="modal"
+                aria-labelledby=dialog_title_id.clone()
+                aria-describedby=dialog_text_id.clone()
+            >
+                <h2 id=dialog_title_id.clone()>"Remove this webhook?"</h2>
+                <p id=dialog_text_id.clone()>
+                    "We will stop sending events to " <span class="mono">{webhook.url.clone()}</span>
+                    ". Its delivery log is removed with it, and deliveries not yet made are not sent. "
+                    "This cannot be undone."
+                </p>
+                <div class="modal-actions">
+                    <ActionForm action=remove>
+                        <input type="hidden" name="environment_id" value=environment_id />
+                        <input type="hidden" name="webhook_id" value=webhook.id.to_string() />
+                        <button type="submit" class="danger">
+                            "Confirm"
+                        </button>
+                    </ActionForm>
+                    <form method="dialog">
+                        <button type="submit" class="secondary" autofocus>
+                            "Cancel"
+                        </button>
+                    </form>
+                </div>
+            </dialog>
             <p>{settings}</p>
             <table class="grid deliveries">
                 <caption>"Delivery log"</caption>
