@@ -14,6 +14,8 @@ pub mod webhooks;
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod audit;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 /// Entry point of the WASM bundle. Pages are rendered on the server; only their interactive

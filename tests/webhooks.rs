@@ -659,3 +659,137 @@ async fn finished_deliveries_are_deleted_after_their_retention(pool: PgPool) {
         ]
     );
 }
+
+/// A REST API call signed with `secret` (no session cookie).
+async fn signed_call(client: &Client, secret: &str, method: &str, uri: &str, body: &str) -> Reply {
+    let mut api = client.clone();
+    api.cookie = None;
+    api.ip = [198, 51, 100, 20]; // the customer's backend
+    let timestamp = chrono::Utc::now().timestamp_millis().to_string();
+    let signature =
+        portal::api::signature::sign(secret.as_bytes(), method, uri, &timestamp, body.as_bytes());
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .header("user-agent", "customer-backend/1.0")
+        .header("x-cs-timestamp", timestamp)
+        .header("x-cs-signature", signature);
+    api.send(request, Body::from(body.to_owned())).await
+}
+
+/// Webhooks added and removed are in the audit trail, with who did it: the member in the
+/// portal, the API secret that signed the call from the REST API. Refused actions leave no trace.
+#[sqlx::test]
+async fn webhook_changes_are_in_the_audit_trail(pool: PgPool) {
+    let (mut client, env, secrets) = customer(common::state(pool.clone()), 1).await;
+    let secret = &secrets[0];
+    let base = format!("/api/v1/environments/{env}/webhooks");
+
+    let reply = add_webhook(&mut client, env, "http://127.0.0.1:9/portal", "0", "1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let from_portal: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let body = r#"{"url": "http://127.0.0.1:9/api", "events": ["ping"]}"#;
+    let reply = signed_call(&client, &secret.value, "POST", &base, body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let from_api: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let (portal_id, api_id) = (
+        from_portal["id"].as_str().unwrap().to_owned(),
+        from_api["id"].as_str().unwrap().to_owned(),
+    );
+
+    // Each removes the other's.
+    let reply = signed_call(
+        &client,
+        &secret.value,
+        "DELETE",
+        &format!("{base}/{portal_id}"),
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let remove = |id: String| {
+        let mut client = client.clone();
+        async move {
+            let fields = [("environment_id", env.to_string()), ("webhook_id", id)];
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            client.post_form("/rpc/remove_webhook", &fields).await
+        }
+    };
+    let reply = remove(api_id.clone()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // Refused: already gone, and never added (no signer elsewhere is tested above).
+    assert_eq!(remove(api_id.clone()).await.status, StatusCode::NOT_FOUND);
+    let reply = signed_call(&client, &secret.value, "POST", &base, "{}").await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    type Row = (
+        String,
+        Option<String>,
+        Option<Uuid>,
+        Uuid,
+        String,
+        Option<Uuid>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT action, actor_email, actor_secret_id, webhook_id, webhook_url, secret_id, ip,
+                user_agent
+           FROM audit_events WHERE action LIKE 'webhook.%' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let portal_id: Uuid = portal_id.parse().unwrap();
+    let api_id: Uuid = api_id.parse().unwrap();
+    let (portal_url, api_url) = ("http://127.0.0.1:9/portal", "http://127.0.0.1:9/api");
+    // Who, and from where: Ada in her browser, or her backend with the secret.
+    let ada = (
+        Some("ada@example.com".to_owned()),
+        None,
+        Some("203.0.113.7".to_owned()),
+        Some("portal-tests".to_owned()),
+    );
+    let backend = (
+        None,
+        Some(secret.secret.id),
+        Some("198.51.100.20".to_owned()),
+        Some("customer-backend/1.0".to_owned()),
+    );
+    let rows: Vec<_> = rows
+        .into_iter()
+        .map(
+            |(action, email, by_secret, id, url, secret_id, ip, agent)| {
+                assert_eq!(secret_id, None, "a webhook's event names no secret");
+                (action, id, url, (email, by_secret, ip, agent))
+            },
+        )
+        .collect();
+    let row = |action: &str, id: Uuid, url: &str, who: &(_, _, _, _)| {
+        (action.to_owned(), id, url.to_owned(), who.clone())
+    };
+    assert_eq!(
+        rows,
+        [
+            row("webhook.added", portal_id, portal_url, &ada),
+            row("webhook.added", api_id, api_url, &backend),
+            row("webhook.removed", portal_id, portal_url, &backend),
+            row("webhook.removed", api_id, api_url, &ada),
+        ]
+    );
+
+    // The schema holds the shape too: one kind of actor, and a webhook event names a webhook.
+    for bad in [
+        "INSERT INTO audit_events (organization_id, environment_id, actor_secret_id, action,
+                                   webhook_id, webhook_url)
+         VALUES (gen_random_uuid(), gen_random_uuid(), NULL, 'webhook.added', gen_random_uuid(), 'u')",
+        "INSERT INTO audit_events (organization_id, environment_id, actor_secret_id, action,
+                                   secret_id, secret_masked)
+         VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'webhook.added',
+                 gen_random_uuid(), 'csk_…abcd')",
+    ] {
+        let error = sqlx::query(bad).execute(&pool).await.unwrap_err();
+        assert!(error.to_string().contains("check constraint"), "{error}");
+    }
+}

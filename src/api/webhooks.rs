@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::Signed;
 use crate::{
+    audit::{By, Origin},
     server::state::AppState,
     webhooks::{self, Delivery, NewWebhook, Webhook, db::ActionError, target},
 };
@@ -164,6 +165,7 @@ fn default_retry_interval() -> i64 {
 /// `POST …/webhooks`: 201 with the webhook; its `ping` is on its way.
 pub async fn create(
     State(state): State<AppState>,
+    origin: Origin,
     auth: Signed,
 ) -> Result<(StatusCode, Json<WebhookBody>), ApiError> {
     let invalid = |message: String| {
@@ -182,7 +184,8 @@ pub async fn create(
     )
     .map_err(|m| invalid(m.into()))?;
     target::check_url(&new.url, &state.webhooks).map_err(|e| invalid(e.to_string()))?;
-    let webhook = webhooks::db::create(&state.pool, None, auth.environment_id, &new).await?;
+    let by = By::ApiSecret(auth.secret_id);
+    let webhook = webhooks::db::create(&state.pool, by, &origin, auth.environment_id, &new).await?;
     Ok((StatusCode::CREATED, Json(webhook.into())))
 }
 
@@ -190,10 +193,12 @@ pub async fn create(
 pub async fn delete(
     State(state): State<AppState>,
     Path((_, webhook_id)): Path<(String, String)>,
+    origin: Origin,
     auth: Signed,
 ) -> Result<StatusCode, ApiError> {
     let webhook_id = parse_id(&webhook_id)?;
-    webhooks::db::delete(&state.pool, None, auth.environment_id, webhook_id).await?;
+    let by = By::ApiSecret(auth.secret_id);
+    webhooks::db::delete(&state.pool, by, &origin, auth.environment_id, webhook_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

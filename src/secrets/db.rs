@@ -16,8 +16,7 @@ use crate::accounts::db::Member;
 /// Who acts, from where (recorded in the audit trail).
 pub struct Actor {
     pub member: Member,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub origin: crate::audit::Origin,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -369,7 +368,7 @@ async fn set_signer(
     Ok(())
 }
 
-/// Appends to the audit trail (there is no other statement on that table in the code).
+/// Appends to the audit trail, in the action's transaction.
 async fn audit(
     tx: &mut Transaction<'_, Postgres>,
     actor: &Actor,
@@ -378,21 +377,17 @@ async fn audit(
     secret_id: Uuid,
     masked: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO audit_events (organization_id, environment_id, actor_user_id, actor_email,
-                                   action, secret_id, secret_masked, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    crate::audit::record(
+        tx,
         actor.member.organization_id,
         environment_id,
-        actor.member.user_id,
-        actor.member.email,
+        crate::audit::By::Member(&actor.member),
+        &actor.origin,
         action,
-        secret_id,
-        masked,
-        actor.ip,
-        actor.user_agent,
+        crate::audit::Subject::Secret {
+            id: secret_id,
+            masked,
+        },
     )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }

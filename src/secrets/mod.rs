@@ -206,22 +206,9 @@ pub async fn remove_api_secret(
 /// Who acts, from where: for the audit trail.
 #[cfg(feature = "ssr")]
 fn actor(member: crate::accounts::db::Member) -> db::Actor {
-    let parts = use_context::<axum::http::request::Parts>();
-    let ip = parts.as_ref().and_then(|p| {
-        p.extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip().to_string())
-    });
-    let user_agent = parts.as_ref().and_then(|p| {
-        p.headers
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|ua| ua.to_str().ok())
-            .map(|ua| ua.chars().take(512).collect())
-    });
     db::Actor {
         member,
-        ip,
-        user_agent,
+        origin: crate::audit::Origin::of_server_fn(),
     }
 }
 

@@ -6,7 +6,10 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{Delivery, MAX_WEBHOOKS, NewWebhook, Webhook, WebhookWithLog, WebhooksTab};
-use crate::secrets::Moment;
+use crate::{
+    audit::{self, By, Origin, Subject},
+    secrets::Moment,
+};
 
 /// How many deliveries a webhook's log shows.
 pub const LOG_LENGTH: i64 = 50;
@@ -186,18 +189,24 @@ pub async fn deliveries(
     Ok(Some(rows.into_iter().map(Delivery::from).collect()))
 }
 
+struct Locked {
+    organization_id: Uuid,
+    has_signer: bool,
+}
+
 /// Locks the environment (scoped to the organization when a member acts; a signed REST
-/// request proved its environment already). Whether it has a webhook signer.
+/// request proved its environment already).
 async fn lock_environment(
     tx: &mut Transaction<'_, Postgres>,
-    organization_id: Option<Uuid>,
+    by: By<'_>,
     environment_id: Uuid,
-) -> Result<bool, ActionError> {
-    sqlx::query_scalar!(
-        r#"SELECT webhook_signer_id IS NOT NULL AS "has_signer!" FROM environments
+) -> Result<Locked, ActionError> {
+    sqlx::query_as!(
+        Locked,
+        r#"SELECT organization_id, webhook_signer_id IS NOT NULL AS "has_signer!" FROM environments
             WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2) FOR UPDATE"#,
         environment_id,
-        organization_id
+        by.organization_id()
     )
     .fetch_optional(&mut **tx)
     .await?
@@ -207,12 +216,14 @@ async fn lock_environment(
 /// Adds a webhook (the URL was checked by the caller) and queues its `ping`.
 pub async fn create(
     pool: &PgPool,
-    organization_id: Option<Uuid>,
+    by: By<'_>,
+    origin: &Origin,
     environment_id: Uuid,
     new: &NewWebhook,
 ) -> Result<Webhook, ActionError> {
     let mut tx = pool.begin().await?;
-    if !lock_environment(&mut tx, organization_id, environment_id).await? {
+    let environment = lock_environment(&mut tx, by, environment_id).await?;
+    if !environment.has_signer {
         return Err(ActionError::NoSigner);
     }
     let count = sqlx::query_scalar!(
@@ -247,6 +258,19 @@ pub async fn create(
     )
     .execute(&mut *tx)
     .await?;
+    audit::record(
+        &mut tx,
+        environment.organization_id,
+        environment_id,
+        by,
+        origin,
+        "webhook.added",
+        Subject::Webhook {
+            id: row.id,
+            url: &row.url,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(row.into())
 }
@@ -254,23 +278,34 @@ pub async fn create(
 /// Deletes a webhook and its delivery log; pending deliveries are not sent.
 pub async fn delete(
     pool: &PgPool,
-    organization_id: Option<Uuid>,
+    by: By<'_>,
+    origin: &Origin,
     environment_id: Uuid,
     webhook_id: Uuid,
 ) -> Result<(), ActionError> {
     let mut tx = pool.begin().await?;
-    lock_environment(&mut tx, organization_id, environment_id).await?;
-    let deleted = sqlx::query!(
-        "DELETE FROM webhooks WHERE id = $1 AND environment_id = $2",
+    let environment = lock_environment(&mut tx, by, environment_id).await?;
+    let url = sqlx::query_scalar!(
+        "DELETE FROM webhooks WHERE id = $1 AND environment_id = $2 RETURNING url",
         webhook_id,
         environment_id
     )
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?
-    .rows_affected();
-    if deleted == 0 {
-        return Err(ActionError::NotFound);
-    }
+    .ok_or(ActionError::NotFound)?;
+    audit::record(
+        &mut tx,
+        environment.organization_id,
+        environment_id,
+        by,
+        origin,
+        "webhook.removed",
+        Subject::Webhook {
+            id: webhook_id,
+            url: &url,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

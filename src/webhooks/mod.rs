@@ -177,9 +177,11 @@ mod add {
             .map_err(|m| crate::server::fail(AppError::Invalid(m.into())))?;
         target::check_url(&new.url, &state.webhooks)
             .map_err(|e| crate::server::fail(AppError::Invalid(e.to_string())))?;
+        let origin = crate::audit::Origin::of_server_fn();
         db::create(
             &state.pool,
-            Some(member.organization_id),
+            crate::audit::By::Member(&member),
+            &origin,
             environment_id,
             &new,
         )
@@ -192,9 +194,11 @@ mod add {
 pub async fn remove_webhook(environment_id: Uuid, webhook_id: Uuid) -> Result<(), AppError> {
     let member = crate::accounts::session::require_member()?;
     let state = crate::server::state::app_state()?;
+    let origin = crate::audit::Origin::of_server_fn();
     db::delete(
         &state.pool,
-        Some(member.organization_id),
+        crate::audit::By::Member(&member),
+        &origin,
         environment_id,
         webhook_id,
     )

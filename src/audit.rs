@@ -1,0 +1,123 @@
+//! The audit trail: who did what to which API secret or webhook, and from where, appended in the
+//! action's own transaction. Append-only (triggers refuse UPDATE, DELETE and TRUNCATE; see the
+//! migrations), and this is the only code that writes to it.
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::{header, request::Parts},
+};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::accounts::db::Member;
+
+/// Where an action came from: the client's address and user agent (at most 512 characters).
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Origin {
+    pub fn of(parts: &Parts) -> Origin {
+        Origin {
+            ip: parts
+                .extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string()),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|ua| ua.to_str().ok())
+                .map(|ua| ua.chars().take(512).collect()),
+        }
+    }
+
+    /// The origin of the request a server function is answering.
+    pub fn of_server_fn() -> Origin {
+        leptos::prelude::use_context::<Parts>()
+            .map(|parts| Origin::of(&parts))
+            .unwrap_or_default()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Origin::of(parts))
+    }
+}
+
+/// Who acted: a member in the portal, or a REST API call (the API secret that signed it).
+#[derive(Debug, Clone, Copy)]
+pub enum By<'a> {
+    Member(&'a Member),
+    ApiSecret(Uuid),
+}
+
+impl By<'_> {
+    /// The organization an action is limited to: a member's. A signed call is limited by its
+    /// signature to the environment it was made for.
+    pub fn organization_id(self) -> Option<Uuid> {
+        match self {
+            By::Member(member) => Some(member.organization_id),
+            By::ApiSecret(_) => None,
+        }
+    }
+}
+
+/// What an action was done to.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// An API secret, named by its masked form (never its value).
+    Secret {
+        id: Uuid,
+        masked: &'a str,
+    },
+    Webhook {
+        id: Uuid,
+        url: &'a str,
+    },
+}
+
+/// Appends one event in the action's transaction.
+pub async fn record(
+    tx: &mut Transaction<'_, Postgres>,
+    organization_id: Uuid,
+    environment_id: Uuid,
+    by: By<'_>,
+    origin: &Origin,
+    action: &str,
+    subject: Subject<'_>,
+) -> Result<(), sqlx::Error> {
+    let (user_id, email, actor_secret_id) = match by {
+        By::Member(member) => (Some(member.user_id), Some(member.email.as_str()), None),
+        By::ApiSecret(id) => (None, None, Some(id)),
+    };
+    let (secret_id, masked, webhook_id, url) = match subject {
+        Subject::Secret { id, masked } => (Some(id), Some(masked), None, None),
+        Subject::Webhook { id, url } => (None, None, Some(id), Some(url)),
+    };
+    sqlx::query!(
+        "INSERT INTO audit_events (organization_id, environment_id, actor_user_id, actor_email,
+                                   actor_secret_id, action, secret_id, secret_masked, webhook_id,
+                                   webhook_url, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        organization_id,
+        environment_id,
+        user_id,
+        email,
+        actor_secret_id,
+        action,
+        secret_id,
+        masked,
+        webhook_id,
+        url,
+        origin.ip,
+        origin.user_agent,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
