@@ -649,7 +649,7 @@ fn keep_fresh(state: TabState) {
 }
 
 /// Starts the browser clock that keeps relative times fresh (browser only).
-fn start_clock(now_ms: RwSignal<i64>) {
+pub(crate) fn start_clock(now_ms: RwSignal<i64>) {
     #[cfg(feature = "hydrate")]
     {
         let tick = move || now_ms.set(js_sys::Date::now() as i64);

@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use uuid::Uuid;
 
 use super::{
     AddWebhook, Delivery, EVENTS, RemoveWebhook, WebhookWithLog, WebhooksTab, list_webhooks,
@@ -53,6 +54,7 @@ fn WebhooksView(
     let add_error = error_of(add.value());
     let remove_error = error_of(remove.value());
     let now_ms = tab.now_ms;
+    let tab_environment_id = tab.environment.id;
     let count = tab.webhooks.len();
     view! {
         <Title text=format!("Webhooks · {} · Customer Portal", tab.environment.name) />
@@ -150,7 +152,7 @@ fn WebhooksView(
                     view! {
                         <WebhookCard
                             webhook
-                            environment_id=environment_id.clone()
+                            environment_id=tab_environment_id
                             now_ms
                             remove
                         />
@@ -165,7 +167,7 @@ fn WebhooksView(
 #[component]
 fn WebhookCard(
     webhook: WebhookWithLog,
-    environment_id: String,
+    environment_id: Uuid,
     now_ms: i64,
     remove: ServerAction<RemoveWebhook>,
 ) -> impl IntoView {
@@ -216,7 +218,11 @@ fn WebhookCard(
                 </p>
                 <div class="modal-actions">
                     <ActionForm action=remove>
-                        <input type="hidden" name="environment_id" value=environment_id />
+                        <input
+                            type="hidden"
+                            name="environment_id"
+                            value=environment_id.to_string()
+                        />
                         <input type="hidden" name="webhook_id" value=webhook.id.to_string() />
                         <button type="submit" class="danger">
                             "Confirm"
@@ -230,37 +236,93 @@ fn WebhookCard(
                 </div>
             </dialog>
             <p>{settings}</p>
-            <table class="grid deliveries">
-                <caption>"Delivery log"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Event"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Attempts"</th>
-                        <th scope="col">"Last response"</th>
-                        <th scope="col">"Next attempt"</th>
-                        <th scope="col">"Created"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {if deliveries.is_empty() {
-                        view! {
-                            <tr>
-                                <td colspan="6">"No deliveries yet."</td>
-                            </tr>
-                        }
-                            .into_any()
-                    } else {
-                        deliveries
-                            .into_iter()
-                            .map(|delivery| view! { <DeliveryRow delivery now_ms /> })
-                            .collect_view()
-                            .into_any()
-                    }}
-                </tbody>
-            </table>
+            <DeliveryLog environment_id webhook_id=webhook.id deliveries now_ms />
         </section>
     }
+}
+
+/// A webhook's delivery log, which follows its deliveries while the tab is open: it reloads them
+/// every 5 seconds while one is pending, every minute otherwise, and not while the tab is hidden.
+/// Without JavaScript, "Refresh the log" reloads the page.
+#[island]
+fn DeliveryLog(
+    environment_id: Uuid,
+    webhook_id: Uuid,
+    deliveries: Vec<Delivery>,
+    now_ms: i64,
+) -> impl IntoView {
+    let deliveries = RwSignal::new(deliveries);
+    let now_ms = RwSignal::new(now_ms);
+    crate::secrets::views::start_clock(now_ms);
+    follow(environment_id, webhook_id, deliveries);
+    let rows = move || {
+        let now_ms = now_ms.get();
+        deliveries.with(|list| {
+            if list.is_empty() {
+                view! {
+                    <tr>
+                        <td colspan="6">"No deliveries yet."</td>
+                    </tr>
+                }
+                .into_any()
+            } else {
+                list.iter()
+                    .cloned()
+                    .map(|delivery| view! { <DeliveryRow delivery now_ms /> })
+                    .collect_view()
+                    .into_any()
+            }
+        })
+    };
+    view! {
+        <table class="grid deliveries">
+            <caption>"Delivery log"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Event"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Attempts"</th>
+                    <th scope="col">"Last response"</th>
+                    <th scope="col">"Next attempt"</th>
+                    <th scope="col">"Created"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+/// Reloads the webhook's deliveries as [`DeliveryLog`] says (browser only).
+fn follow(environment_id: Uuid, webhook_id: Uuid, deliveries: RwSignal<Vec<Delivery>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let last = StoredValue::new(js_sys::Date::now());
+        let tick = move || {
+            let now = js_sys::Date::now();
+            let pending =
+                deliveries.with_untracked(|list| list.iter().any(|d| d.status == "pending"));
+            let every = if pending { 5_000.0 } else { 60_000.0 };
+            if document().hidden() || now - last.get_value() < every - 500.0 {
+                return;
+            }
+            last.set_value(now);
+            leptos::task::spawn_local(async move {
+                if let Ok(tab) = list_webhooks(environment_id).await
+                    && let Some(webhook) = tab
+                        .webhooks
+                        .into_iter()
+                        .find(|w| w.webhook.id == webhook_id)
+                {
+                    deliveries.set(webhook.deliveries);
+                }
+            });
+        };
+        if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(5)) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (environment_id, webhook_id, deliveries);
 }
 
 #[component]
