@@ -75,21 +75,36 @@ fn EnvironmentId(id: String) -> impl IntoView {
 #[island]
 fn CopyButton(text: String) -> impl IntoView {
     let copied = RwSignal::new(None::<bool>);
-    let copy = move |_| {
+    view! {
+        <button type="button" class="secondary" on:click=copy_on_click(text, copied)>
+            "Copy"
+        </button>
+        <span class="copied" role="status">
+            {copy_outcome(copied)}
+        </span>
+    }
+}
+
+/// A "Copy" button's click: copies `text` (Clipboard API), then records in `copied` whether it
+/// worked.
+fn copy_on_click(
+    text: String,
+    copied: RwSignal<Option<bool>>,
+) -> impl Fn(leptos::ev::MouseEvent) + 'static {
+    move |_| {
         let text = text.clone();
         leptos::task::spawn_local(async move {
             copied.set(Some(copy_to_clipboard(&text).await));
         });
-    };
-    view! {
-        <button type="button" class="secondary" on:click=copy>"Copy"</button>
-        <span class="copied" role="status">
-            {move || match copied.get() {
-                Some(true) => "Copied",
-                Some(false) => "Could not copy: select the value and copy it yourself.",
-                None => "",
-            }}
-        </span>
+    }
+}
+
+/// What a "Copy" button's status says.
+fn copy_outcome(copied: RwSignal<Option<bool>>) -> impl Fn() -> &'static str + 'static {
+    move || match copied.get() {
+        Some(true) => "Copied",
+        Some(false) => "Could not copy: select the value and copy it yourself.",
+        None => "",
     }
 }
 
@@ -403,15 +418,7 @@ fn RevealSecret(created: CreatedSecret) -> impl IntoView {
     let state = expect_context::<TabState>();
     let copied = RwSignal::new(None::<bool>);
     let value = created.value;
-    let copy = {
-        let value = value.clone();
-        move |_| {
-            let value = value.clone();
-            leptos::task::spawn_local(async move {
-                copied.set(Some(copy_to_clipboard(&value).await));
-            });
-        }
-    };
+    let copy = copy_on_click(value.clone(), copied);
     // Back to "Create a new API secret" (or, when it is now disabled, to the status message).
     let close = move |_| state.modal.set(None);
     view! {
@@ -443,11 +450,7 @@ fn RevealSecret(created: CreatedSecret) -> impl IntoView {
             <button type="button" autofocus on:click=copy>"Copy"</button>
         </div>
         <p class="copied" role="status">
-            {move || match copied.get() {
-                Some(true) => "Copied",
-                Some(false) => "Could not copy: select the value and copy it yourself.",
-                None => "",
-            }}
+            {copy_outcome(copied)}
         </p>
         <div class="modal-actions">
             <button type="button" class="secondary" on:click=close>"Close"</button>
