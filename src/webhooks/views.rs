@@ -1,8 +1,7 @@
-//! The Webhooks tab: server-rendered, plain HTML forms posted to the server functions (they
-//! work without JavaScript and add nothing to the WASM bundle).
-//!
-//! "Remove" opens a native modal `<dialog>` with HTML's invoker commands (`commandfor`): no
-//! script, so it works before the WASM loads and with JavaScript off.
+//! The Webhooks tab: server-rendered, plain HTML forms posted to the server functions, so it
+//! works before the WASM loads and without JavaScript. "Remove" opens a native modal `<dialog>`
+//! with HTML's invoker commands (`commandfor`, no script). Only the delivery logs are islands:
+//! they follow the deliveries while the tab is open.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
