@@ -793,3 +793,40 @@ async fn webhook_changes_are_in_the_audit_trail(pool: PgPool) {
         assert!(error.to_string().contains("check constraint"), "{error}");
     }
 }
+
+/// The delivery log the open tab follows is for the webhook's organization only.
+#[sqlx::test]
+async fn a_delivery_log_is_shown_to_its_organization_only(pool: PgPool) {
+    let state = common::state(pool.clone());
+    let (mut ada, env, _) = customer(state.clone(), 1).await;
+    let reply = add_webhook(&mut ada, env, "http://127.0.0.1:9/hook", "0", "1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let webhook: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let id = webhook["id"].as_str().unwrap().to_owned();
+    async fn log(client: &mut Client, env: Uuid, webhook_id: &str) -> Reply {
+        let env = env.to_string();
+        let fields = [("environment_id", env.as_str()), ("webhook_id", webhook_id)];
+        client.post_form("/rpc/list_deliveries", &fields).await
+    }
+
+    let reply = log(&mut ada, env, &id).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let deliveries: Vec<serde_json::Value> = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0]["event"], "ping");
+
+    let mut bob = Client::with_state(state.clone());
+    let reply = bob.sign_up("bob@example.com", "Bobco").await;
+    let bobs_env = common::environment_id(reply.location());
+    assert_eq!(log(&mut bob, env, &id).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        log(&mut bob, bobs_env, &id).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let mut signed_out = ada.clone();
+    signed_out.cookie = None;
+    assert_eq!(
+        log(&mut signed_out, env, &id).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -209,7 +209,7 @@ pub async fn deliveries(
     auth: Signed,
 ) -> Result<Json<Vec<DeliveryBody>>, ApiError> {
     let webhook_id = parse_id(&webhook_id)?;
-    let deliveries = webhooks::db::deliveries(&state.pool, auth.environment_id, webhook_id)
+    let deliveries = webhooks::db::deliveries(&state.pool, None, auth.environment_id, webhook_id)
         .await
         .map_err(|e| ApiError::internal("listing deliveries (REST)", &e))?
         .ok_or(ActionError::NotFound)?;

@@ -157,17 +157,22 @@ pub async fn list(
     Ok(rows.into_iter().map(Webhook::from).collect())
 }
 
-/// A webhook's latest deliveries, newest first (`None`: no such webhook in the environment).
+/// A webhook's latest deliveries, newest first (`None`: no such webhook in the environment, or
+/// not in the organization when one is given).
 pub async fn deliveries(
     pool: &PgPool,
+    organization_id: Option<Uuid>,
     environment_id: Uuid,
     webhook_id: Uuid,
 ) -> Result<Option<Vec<Delivery>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let exists = sqlx::query_scalar!(
-        "SELECT 1 AS one FROM webhooks WHERE id = $1 AND environment_id = $2",
+        "SELECT 1 AS one FROM webhooks w JOIN environments e ON e.id = w.environment_id
+          WHERE w.id = $1 AND w.environment_id = $2
+            AND ($3::uuid IS NULL OR e.organization_id = $3)",
         webhook_id,
-        environment_id
+        environment_id,
+        organization_id
     )
     .fetch_optional(&mut *tx)
     .await?;

@@ -140,6 +140,25 @@ pub async fn list_webhooks(environment_id: Uuid) -> Result<WebhooksTab, AppError
         .ok_or_else(|| crate::server::fail(AppError::NotFound))
 }
 
+/// One webhook's delivery log (newest first), which the open tab follows.
+#[server(prefix = "/rpc", endpoint = "list_deliveries")]
+pub async fn list_deliveries(
+    environment_id: Uuid,
+    webhook_id: Uuid,
+) -> Result<Vec<Delivery>, AppError> {
+    let member = crate::accounts::session::require_member()?;
+    let state = crate::server::state::app_state()?;
+    db::deliveries(
+        &state.pool,
+        Some(member.organization_id),
+        environment_id,
+        webhook_id,
+    )
+    .await
+    .map_err(|e| crate::server::internal_error("listing deliveries", &e))?
+    .ok_or_else(|| crate::server::fail(AppError::NotFound))
+}
+
 pub use add::{AddWebhook, add_webhook};
 
 /// "Add webhook" takes one argument per form field (the events are checkboxes, one field each,

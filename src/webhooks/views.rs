@@ -306,13 +306,9 @@ fn follow(environment_id: Uuid, webhook_id: Uuid, deliveries: RwSignal<Vec<Deliv
             }
             last.set_value(now);
             leptos::task::spawn_local(async move {
-                if let Ok(tab) = list_webhooks(environment_id).await
-                    && let Some(webhook) = tab
-                        .webhooks
-                        .into_iter()
-                        .find(|w| w.webhook.id == webhook_id)
-                {
-                    deliveries.set(webhook.deliveries);
+                // Kept as they are on an error (the webhook may have just been removed).
+                if let Ok(latest) = super::list_deliveries(environment_id, webhook_id).await {
+                    deliveries.set(latest);
                 }
             });
         };
