@@ -62,7 +62,7 @@ async fn sign_up_creates_the_owner_the_organization_and_production(pool: PgPool)
 #[sqlx::test]
 async fn over_https_the_cookie_is_secure_and_host_prefixed(pool: PgPool) {
     let mut state = common::state(pool);
-    state.secure_cookies = true;
+    state.make_mut().secure_cookies = true;
     let mut client = Client::with_state(state);
     let reply = client.sign_up("ada@example.com", "Acme").await;
     let set_cookie = reply.headers["set-cookie"].to_str().unwrap();

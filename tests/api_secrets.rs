@@ -430,7 +430,7 @@ async fn secrets_sealed_under_an_old_master_key_open_after_rotation(pool: PgPool
     // Rotation: a new key first, the old one kept after it.
     let rotated_keys = format!("test-2:{}\n{}", "0".repeat(62) + "2a", common::TEST_KEYS);
     let mut state = common::state(pool.clone());
-    state.keyring = Arc::new(Keyring::parse(&rotated_keys).unwrap());
+    state.make_mut().keyring = Arc::new(Keyring::parse(&rotated_keys).unwrap());
     let keyring = state.keyring.clone();
     let mut rotated = Client::with_state(state);
     rotated.cookie = client.cookie.clone();

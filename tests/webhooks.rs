@@ -317,10 +317,8 @@ async fn events_follow_the_secrets_and_a_switch_carries_both_signatures(pool: Pg
     // A grace period of 0: only the current signer's signature.
     let mut settings = (*state.webhooks).clone();
     settings.signer_grace = Duration::ZERO;
-    let state = AppState {
-        webhooks: Arc::new(settings),
-        ..state
-    };
+    let mut state = state.clone();
+    state.make_mut().webhooks = Arc::new(settings);
     let cookie = client.cookie.clone();
     let mut client = Client::with_state(state.clone());
     client.cookie = cookie;
@@ -476,7 +474,7 @@ async fn two_instances_deliver_each_event_once(pool: PgPool) {
 #[sqlx::test]
 async fn the_rest_api_adds_lists_and_removes_webhooks_under_the_rules(pool: PgPool) {
     let mut state = common::state(pool.clone());
-    state.webhooks = Arc::new(portal::webhooks::target::Settings::new(true)); // production
+    state.make_mut().webhooks = Arc::new(portal::webhooks::target::Settings::new(true)); // production
     let (client, env, secrets) = customer(state.clone(), 1).await;
     let secret = &secrets[0].value;
     let base = format!("/api/v1/environments/{env}/webhooks");

@@ -45,7 +45,7 @@ pub async fn run() -> Result<(), StartupError> {
     tracing::info!("database schema is up to date");
 
     let addr = config.leptos_options.site_addr;
-    let state = AppState {
+    let state = AppState::new(state::Shared {
         leptos_options: std::sync::Arc::new(config.leptos_options),
         pool,
         secure_cookies: config.secure_cookies,
@@ -54,7 +54,7 @@ pub async fn run() -> Result<(), StartupError> {
         usage: std::sync::Arc::default(),
         signature_tolerance: config.signature_tolerance,
         webhooks: std::sync::Arc::new(config.webhooks),
-    };
+    });
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone()));
     tokio::spawn(crate::api::keys::listen(

@@ -5,9 +5,15 @@ use sqlx::PgPool;
 use crate::error::AppError;
 
 /// Shared by every handler and server function (leptos_axum provides it as context).
+///
+/// axum clones the state for every request: one `Arc` makes that one reference count, not one
+/// per field.
 #[derive(Clone)]
-pub struct AppState {
-    /// Behind an `Arc`: the state is cloned for every request (by axum), options are not.
+pub struct AppState(std::sync::Arc<Shared>);
+
+/// What [`AppState`] shares.
+#[derive(Clone)]
+pub struct Shared {
     pub leptos_options: std::sync::Arc<LeptosOptions>,
     pub pool: PgPool,
     /// Session cookies get `Secure` (and the `__Host-` prefix): the portal is served over https.
@@ -22,6 +28,25 @@ pub struct AppState {
     pub signature_tolerance: std::time::Duration,
     /// Where webhooks may go, how long retries wait, the previous signer's grace period.
     pub webhooks: std::sync::Arc<crate::webhooks::target::Settings>,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(std::sync::Arc::new(shared))
+    }
+
+    /// This state's own copy to change (a server sets its state up once; tests vary it).
+    pub fn make_mut(&mut self) -> &mut Shared {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

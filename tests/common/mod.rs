@@ -20,7 +20,7 @@ pub const TEST_KEYS: &str =
     "test-1:7f3c9a1e5b2d4f6081a3c5e7092b4d6f8a1c3e5079b2d4f6a8c0e1f3a5b7c9d1";
 
 pub fn state(pool: PgPool) -> AppState {
-    AppState {
+    AppState::new(portal::server::state::Shared {
         leptos_options: std::sync::Arc::new(
             leptos_options_from_str(include_str!("../../Leptos.toml")).unwrap(),
         ),
@@ -37,7 +37,7 @@ pub fn state(pool: PgPool) -> AppState {
             minute: std::time::Duration::from_millis(100),
             ..portal::webhooks::target::Settings::new(false)
         }),
-    }
+    })
 }
 
 #[derive(Clone)]
