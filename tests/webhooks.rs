@@ -480,26 +480,8 @@ async fn the_rest_api_adds_lists_and_removes_webhooks_under_the_rules(pool: PgPo
     let base = format!("/api/v1/environments/{env}/webhooks");
 
     let api = |method: &'static str, uri: String, body: String| {
-        let mut api = client.clone();
-        api.cookie = None;
-        let secret = secret.clone();
-        async move {
-            let timestamp = chrono::Utc::now().timestamp_millis().to_string();
-            let signature = portal::api::signature::sign(
-                secret.as_bytes(),
-                method,
-                &uri,
-                &timestamp,
-                body.as_bytes(),
-            );
-            let request = Request::builder()
-                .method(method)
-                .uri(&uri)
-                .header("content-type", "application/json")
-                .header("x-cs-timestamp", timestamp)
-                .header("x-cs-signature", signature);
-            api.send(request, Body::from(body)).await
-        }
+        let (client, secret) = (client.clone(), secret.clone());
+        async move { signed_call(&client, &secret, method, &uri, &body).await }
     };
     let create = |url: &str| {
         serde_json::json!({ "url": url, "events": ["ping", "api_secret.removed"] }).to_string()
