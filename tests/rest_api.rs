@@ -122,6 +122,25 @@ async fn each_of_the_three_secrets_signs_requests(pool: PgPool) {
             );
         }
     }
+    // Whichever secret was used last is tried first: switching back and forth still names the
+    // secret that signed each request.
+    let ping = format!("/api/v1/environments/{env}/ping");
+    for i in [2, 2, 0, 1, 1, 2, 0, 0, 1] {
+        let reply = call(
+            &mut client,
+            "GET",
+            &ping,
+            "",
+            &signed(&secrets[i].value, "GET", &ping, "", now_ms()),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let pong: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(pong["signed_with"], secrets[i].secret.id.to_string());
+        // Past the 100 ms in which a key's use is not recorded again: the key used last is
+        // always the one just used.
+        tokio::time::sleep(std::time::Duration::from_millis(110)).await;
+    }
 }
 
 #[sqlx::test]

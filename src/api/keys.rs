@@ -37,7 +37,8 @@ pub const MAX_CONCURRENT_LOADS: usize = 4;
 pub struct SecretKey {
     pub id: Uuid,
     pub key: super::signature::SigningKey,
-    /// When this instance last passed a use of it on to [`super::usage::Usage`] (ms).
+    /// When this instance last passed a use of it on to [`super::usage::Usage`] (ms); the key
+    /// used last is the first one a request is checked against.
     pub last_marked_ms: std::sync::atomic::AtomicI64,
 }
 

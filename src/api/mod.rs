@@ -185,13 +185,15 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
     let (parts, body) = request.into_parts();
     let (timestamp, signature) = check_headers(&parts.headers, now_ms, state.signature_tolerance)
         .map_err(IntoResponse::into_response)?;
-    // An id that does not parse is treated like an environment without secrets.
+    // An id that does not parse is treated like an environment without secrets. (Ids are
+    // hyphenated, 36 characters: no search for the next `/`.)
     let environment_id = parts
         .uri
         .path()
         .strip_prefix(PREFIX)
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|id| id.parse::<Uuid>().ok());
+        .filter(|rest| matches!(rest.as_bytes().get(36), None | Some(b'/')))
+        .and_then(|rest| rest.get(..36))
+        .and_then(|id| Uuid::try_parse(id).ok());
     // Most calls are GETs without a body: nothing to read then.
     let body = if axum::body::HttpBody::size_hint(&body).exact() == Some(0) {
         axum::body::Bytes::new()
@@ -211,29 +213,30 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
         .uri
         .path_and_query()
         .map_or(parts.uri.path(), |pq| pq.as_str());
-    // Every secret is tried (no early exit), so timing does not tell which one matched.
+    // Tried first: the key that was used last (a caller signs with one secret at a time), so an
+    // accepted request usually costs one HMAC; the search stops at the first match. A refused
+    // request is checked against every key, each compared in constant time: its timing is the
+    // same whatever its signature, and only a request signed with a secret, by its holder, can be
+    // accepted sooner.
     let verify = |keys: &[keys::SecretKey]| -> Option<Uuid> {
-        let mut matched: Option<&keys::SecretKey> = None;
-        for key in keys {
-            let ok = key.key.verify(
+        use std::sync::atomic::Ordering::Relaxed;
+        let first = (0..keys.len()).max_by_key(|&i| keys[i].last_marked_ms.load(Relaxed))?;
+        let matches = |key: &&keys::SecretKey| {
+            key.key.verify(
                 parts.method.as_str(),
                 path_and_query,
                 timestamp,
                 &body,
                 &expected,
-            );
-            if ok && matched.is_none() {
-                matched = Some(key);
-            }
-        }
-        let key = matched?;
+            )
+        };
+        let key = std::iter::once(&keys[first])
+            .chain(keys[..first].iter())
+            .chain(keys[first + 1..].iter())
+            .find(matches)?;
         // The shared map is touched at most every 100 ms per key (writes happen every second).
-        let previous = key
-            .last_marked_ms
-            .load(std::sync::atomic::Ordering::Relaxed);
-        if now_ms.saturating_sub(previous) >= 100 {
-            key.last_marked_ms
-                .store(now_ms, std::sync::atomic::Ordering::Relaxed);
+        if now_ms.saturating_sub(key.last_marked_ms.load(Relaxed)) >= 100 {
+            key.last_marked_ms.store(now_ms, Relaxed);
             state.usage.mark(key.id, now_ms);
         }
         Some(key.id)
