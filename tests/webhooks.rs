@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use portal::{
     secrets::CreatedSecret,
     server::state::AppState,
-    webhooks::{NO_SIGNER, delivery::Worker},
+    webhooks::{NO_SIGNER, db, delivery::Worker},
 };
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -542,6 +542,36 @@ async fn the_rest_api_adds_lists_and_removes_webhooks_under_the_rules(pool: PgPo
     let deliveries: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(deliveries[0]["event"], "ping");
     assert_eq!(deliveries[0]["status"], "pending");
+    assert_eq!(deliveries[0]["attempt_in_progress"], false);
+
+    // A worker's attempt is reported as under way until its outcome is written, or until its
+    // lease runs out (the worker died: the delivery is due again).
+    let in_progress = || async {
+        let reply = api("GET", format!("{base}/{id}/deliveries"), String::new()).await;
+        let deliveries: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        (
+            deliveries[0]["attempt_in_progress"].as_bool().unwrap(),
+            deliveries[0]["status"].as_str().unwrap().to_owned(),
+        )
+    };
+    let claimed = db::claim(&pool, 10, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(in_progress().await, (true, "pending".to_owned()));
+    let retry = db::Outcome::Retry {
+        status_code: Some(500),
+        error: None,
+        after: Duration::from_secs(60),
+    };
+    assert!(db::record(&pool, &claimed[0], &retry).await.unwrap());
+    assert_eq!(in_progress().await, (false, "pending".to_owned()));
+    sqlx::query("UPDATE webhook_deliveries SET next_attempt_at = now()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let claimed = db::claim(&pool, 10, Duration::from_millis(1)).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(in_progress().await, (false, "pending".to_owned()));
 
     // Another environment's webhook is not found from here.
     let reply = api(

@@ -174,7 +174,7 @@ pub fn document() -> Value {
                 "Event": { "type": "string", "enum": crate::webhooks::EVENTS },
                 "Delivery": {
                     "type": "object",
-                    "required": ["id", "event", "status", "attempts", "last_status_code", "last_error", "next_attempt_at", "created_at"],
+                    "required": ["id", "event", "status", "attempts", "last_status_code", "last_error", "next_attempt_at", "attempt_in_progress", "created_at"],
                     "properties": {
                         "id": { "type": "string", "format": "uuid", "description": "Also sent as X-CS-Delivery: drop duplicates by it." },
                         "event": { "$ref": "#/components/schemas/Event" },
@@ -182,7 +182,8 @@ pub fn document() -> Value {
                         "attempts": { "type": "integer" },
                         "last_status_code": { "type": ["integer", "null"] },
                         "last_error": { "type": ["string", "null"], "description": "Why the last attempt got no HTTP response." },
-                        "next_attempt_at": { "type": ["string", "null"], "format": "date-time" },
+                        "next_attempt_at": { "type": ["string", "null"], "format": "date-time", "description": "When a pending delivery is due; while an attempt is under way, when it is given up for lost and retried." },
+                        "attempt_in_progress": { "type": "boolean", "description": "An attempt is under way (for up to the 15-second timeout)." },
                         "created_at": { "type": "string", "format": "date-time" }
                     }
                 },

@@ -114,6 +114,7 @@ pub struct DeliveryBody {
     last_status_code: Option<i32>,
     last_error: Option<String>,
     next_attempt_at: Option<String>,
+    attempt_in_progress: bool,
     created_at: String,
 }
 
@@ -127,6 +128,7 @@ impl From<Delivery> for DeliveryBody {
             last_status_code: d.last_status_code,
             last_error: d.last_error,
             next_attempt_at: d.next_attempt_at.map(|m| m.iso),
+            attempt_in_progress: d.attempt_in_progress,
             created_at: d.created_at.iso,
         }
     }

@@ -63,6 +63,7 @@ struct DeliveryRow {
     last_status_code: Option<i32>,
     last_error: Option<String>,
     next_attempt_at: Option<Time>,
+    attempt_in_progress: bool,
     created_at: Time,
 }
 
@@ -76,6 +77,7 @@ impl From<DeliveryRow> for Delivery {
             last_status_code: row.last_status_code,
             last_error: row.last_error,
             next_attempt_at: row.next_attempt_at.map(Moment::from),
+            attempt_in_progress: row.attempt_in_progress,
             created_at: row.created_at.into(),
         }
     }
@@ -104,7 +106,10 @@ pub async fn tab(
     let mut deliveries = sqlx::query_as!(
         DeliveryRow,
         r#"SELECT d.id, d.webhook_id, d.event, d.status, d.attempts, d.last_status_code, d.last_error,
-                  d.next_attempt_at AS "next_attempt_at: Time", d.created_at AS "created_at: Time"
+                  d.next_attempt_at AS "next_attempt_at: Time",
+                  (d.attempt_started_at IS NOT NULL AND d.next_attempt_at > clock_timestamp())
+                      AS "attempt_in_progress!",
+                  d.created_at AS "created_at: Time"
              FROM webhooks w
              CROSS JOIN LATERAL (
                  SELECT * FROM webhook_deliveries
@@ -182,7 +187,10 @@ pub async fn deliveries(
     let rows = sqlx::query_as!(
         DeliveryRow,
         r#"SELECT id, webhook_id, event, status, attempts, last_status_code, last_error,
-                  next_attempt_at AS "next_attempt_at: Time", created_at AS "created_at: Time"
+                  next_attempt_at AS "next_attempt_at: Time",
+                  (attempt_started_at IS NOT NULL AND next_attempt_at > clock_timestamp())
+                      AS "attempt_in_progress!",
+                  created_at AS "created_at: Time"
              FROM webhook_deliveries WHERE webhook_id = $1
             ORDER BY created_at DESC LIMIT $2"#,
         webhook_id,
@@ -367,6 +375,7 @@ pub async fn claim(
                   FOR UPDATE SKIP LOCKED)
            UPDATE webhook_deliveries d
               SET attempts = d.attempts + 1,
+                  attempt_started_at = clock_timestamp(),
                   next_attempt_at = clock_timestamp() + $2 * interval '1 millisecond'
              FROM due, webhooks w
             WHERE d.id = due.id AND w.id = d.webhook_id
@@ -418,7 +427,7 @@ pub async fn record(
     };
     let updated = sqlx::query!(
         "UPDATE webhook_deliveries
-            SET status = $3, last_status_code = $4, last_error = $5,
+            SET status = $3, last_status_code = $4, last_error = $5, attempt_started_at = NULL,
                 next_attempt_at = clock_timestamp() + $6 * interval '1 millisecond',
                 finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE clock_timestamp() END
           WHERE id = $1 AND attempts = $2",

@@ -100,7 +100,11 @@ pub struct Delivery {
     pub attempts: i32,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
+    /// For a pending delivery: when it is due. While an attempt is under way, when its lease ends
+    /// (another worker retries it then if this one died).
     pub next_attempt_at: Option<Moment>,
+    /// A worker is attempting it now (and its lease has not run out).
+    pub attempt_in_progress: bool,
     pub created_at: Moment,
 }
 

@@ -333,6 +333,8 @@ fn DeliveryRow(delivery: Delivery, now_ms: i64) -> impl IntoView {
         (None, None) => "—".to_owned(),
     };
     let next = match &delivery.next_attempt_at {
+        // The attempt's lease end is no next attempt to speak of.
+        Some(_) if delivery.attempt_in_progress => "In progress".into_any(),
         Some(at) => view! {
             <time datetime=at.iso.clone() title=at.utc.clone()>{time_until(now_ms, at.ms)}</time>
         }
