@@ -568,7 +568,9 @@ async fn the_rest_api_adds_lists_and_removes_webhooks_under_the_rules(pool: PgPo
         .execute(&pool)
         .await
         .unwrap();
-    let claimed = db::claim(&pool, 10, Duration::from_millis(1)).await.unwrap();
+    let claimed = db::claim(&pool, 10, Duration::from_millis(1))
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     tokio::time::sleep(Duration::from_millis(5)).await;
     assert_eq!(in_progress().await, (false, "pending".to_owned()));

@@ -2,7 +2,7 @@
 // signed with the signer, which a receiver here (Node's http + crypto) checks on its own, and
 // the delivery log shows it delivered.
 import { test, expect, expectNoAxeViolations } from "./fixtures/portal";
-import { signUp } from "./fixtures/accounts";
+import { environmentIdOf, signUp } from "./fixtures/accounts";
 import { createSecret } from "./fixtures/secrets";
 import { createHmac } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
@@ -132,4 +132,58 @@ test("adding a webhook sends it a signed ping that its delivery log shows as del
   } finally {
     receiver.server.close();
   }
+});
+
+test("in a browser without invoker commands, Remove opens its dialog once the WASM runs", async ({ page }) => {
+  // Such a browser, simulated: buttons have no `command` property, and a click on a button with
+  // `commandfor` does nothing by itself (its default action, the native command, is cancelled).
+  await page.addInitScript(() => {
+    delete (HTMLButtonElement.prototype as { command?: string }).command;
+    window.addEventListener(
+      "click",
+      (event) => {
+        if (event.target instanceof Element && event.target.closest("button[commandfor]")) event.preventDefault();
+      },
+      { capture: true },
+    );
+  });
+  await signUp(page);
+  const response = await page.request.post("/rpc/create_api_secret", {
+    form: { environment_id: environmentIdOf(page), label: "" },
+    headers: { Accept: "application/json" },
+  });
+  expect(response.status()).toBe(200);
+  await page.getByRole("link", { name: "Webhooks" }).click();
+  const url = "http://127.0.0.1:9/old-browser-hook";
+  await page.getByLabel("URL").fill(url);
+  await page.getByRole("button", { name: "Add webhook" }).click();
+  const webhook = page.getByRole("region", { name: url });
+  await expect(webhook).toBeVisible();
+
+  // The WASM is held back: the page is there, but nothing opens the dialog yet.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/*.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.reload({ waitUntil: "domcontentloaded" });
+  const remove = page.getByRole("button", { name: `Remove webhook ${url}` });
+  const dialog = page.getByRole("dialog", { name: "Remove this webhook?" });
+  await remove.click();
+  await expect(page.locator("html[data-hydrated]")).not.toBeAttached();
+  await expect(dialog).toBeHidden();
+
+  // Once it runs, Remove opens the modal dialog, which behaves as it does everywhere else.
+  release();
+  await expect(page.locator("html[data-hydrated]")).toBeAttached();
+  await remove.click();
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await remove.click();
+  await dialog.getByRole("button", { name: "Confirm" }).click();
+  await expect(page.getByText("No webhooks yet.")).toBeVisible();
+  await expect(webhook).toHaveCount(0);
 });

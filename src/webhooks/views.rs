@@ -1,6 +1,7 @@
 //! The Webhooks tab: server-rendered, plain HTML forms posted to the server functions, so it
 //! works before the WASM loads and without JavaScript. "Remove" opens a native modal `<dialog>`
-//! with HTML's invoker commands (`commandfor`, no script). Only the delivery logs are islands:
+//! with HTML's invoker commands (`commandfor`, no script; browsers that predate them get it from
+//! the WASM, see `crate::hydrate`). Only the delivery logs are islands:
 //! they follow the deliveries while the tab is open.
 
 use leptos::prelude::*;
