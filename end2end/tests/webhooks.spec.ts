@@ -2,7 +2,8 @@
 // signed with the signer, which a receiver here (Node's http + crypto) checks on its own, and
 // the delivery log shows it delivered.
 import { test, expect, expectNoAxeViolations } from "./fixtures/portal";
-import { environmentIdOf, signUp } from "./fixtures/accounts";
+import { signUp } from "./fixtures/accounts";
+import { addWebhook } from "./fixtures/webhooks";
 import { createSecret } from "./fixtures/secrets";
 import { createHmac } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
@@ -148,17 +149,8 @@ test("in a browser without invoker commands, Remove opens its dialog once the WA
     );
   });
   await signUp(page);
-  const response = await page.request.post("/rpc/create_api_secret", {
-    form: { environment_id: environmentIdOf(page), label: "" },
-    headers: { Accept: "application/json" },
-  });
-  expect(response.status()).toBe(200);
-  await page.getByRole("link", { name: "Webhooks" }).click();
   const url = "http://127.0.0.1:9/old-browser-hook";
-  await page.getByLabel("URL").fill(url);
-  await page.getByRole("button", { name: "Add webhook" }).click();
-  const webhook = page.getByRole("region", { name: url });
-  await expect(webhook).toBeVisible();
+  const webhook = await addWebhook(page, url);
 
   // The WASM is held back: the page is there, but nothing opens the dialog yet.
   let release!: () => void;
