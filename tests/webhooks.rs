@@ -257,6 +257,57 @@ async fn a_ping_is_signed_retried_until_delivered_and_logged(pool: PgPool) {
     assert!(page.body.contains(&receiver.url.replace('&', "&amp;")));
 }
 
+/// A receiver that never answers holds up its own delivery only: the worker goes on claiming
+/// and delivers the others meanwhile (well before the stuck attempt's 15 s timeout).
+#[sqlx::test]
+async fn a_receiver_that_never_answers_does_not_hold_up_the_others(pool: PgPool) {
+    let state = common::state(pool.clone());
+    let (mut client, env, _) = customer(state.clone(), 1).await;
+    // Accepts connections, reads nothing, answers nothing.
+    let stuck = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stuck_url = format!("http://{}/stuck", stuck.local_addr().unwrap());
+    let (connected, mut connections) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = stuck.accept().await {
+            let _ = connected.send(socket);
+        }
+    });
+    let reply = add_webhook(&mut client, env, &stuck_url, "0", "1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let worker = spawn_worker(&state);
+    let _held = tokio::time::timeout(Duration::from_secs(10), connections.recv())
+        .await
+        .expect("the stuck receiver is attempted")
+        .unwrap();
+
+    // Added while that attempt hangs: delivered within seconds.
+    let receiver = Receiver::start(0, StatusCode::OK).await;
+    let reply = add_webhook(&mut client, env, &receiver.url, "0", "1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while receiver.seen().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the other webhook waited for the stuck one"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let statuses: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT w.url, d.attempt_started_at IS NOT NULL
+           FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+          WHERE d.event = 'ping' AND d.status = 'pending'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        statuses,
+        [(stuck_url, true)],
+        "the stuck attempt is still under way"
+    );
+    worker.abort();
+}
+
 #[sqlx::test]
 async fn events_follow_the_secrets_and_a_switch_carries_both_signatures(pool: PgPool) {
     let state = common::state(pool.clone());

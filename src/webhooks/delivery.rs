@@ -20,8 +20,10 @@ use crate::{
 pub const PREVIOUS_SIGNATURE_HEADER: &str = "x-cs-signature-previous";
 /// The delivery's id: the same on every attempt, so receivers can drop duplicates.
 pub const DELIVERY_HEADER: &str = "x-cs-delivery";
-/// How many deliveries one claim takes (they are sent concurrently).
+/// How many deliveries one claim takes at most.
 const BATCH: i64 = 16;
+/// How many attempts one instance has under way at most.
+const MAX_IN_FLIGHT: usize = 64;
 /// How often the outbox is polled when there is nothing to do.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -53,33 +55,55 @@ impl Worker {
 
     /// Runs until the pool is closed (graceful shutdown). A delivery interrupted by a stop is
     /// retried by whichever worker claims it when its lease ends.
+    ///
+    /// Each attempt holds one of [`MAX_IN_FLIGHT`] slots while it runs, and deliveries are
+    /// claimed as slots free up: a receiver that is slow to answer holds up only its own
+    /// deliveries, never the next claim. Attempts are this task's own (a [`JoinSet`]): stopping
+    /// it stops them.
+    ///
+    /// [`JoinSet`]: tokio::task::JoinSet
     pub async fn run(self: Arc<Self>) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+        let mut attempts = tokio::task::JoinSet::new();
         loop {
+            while attempts.try_join_next().is_some() {}
             if self.pool.is_closed() {
                 return;
             }
-            match self.tick().await {
-                Ok(0) => tokio::time::sleep(POLL).await,
-                Ok(_) => {}
+            // Never closed: this waits until an attempt may start.
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let free = i64::try_from(slots.available_permits() + 1).map_or(BATCH, |n| n.min(BATCH));
+            let claimed = match db::claim(&self.pool, free, self.lease()).await {
+                Ok(claimed) => claimed,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook delivery: claiming failed");
-                    tokio::time::sleep(POLL).await;
+                    Vec::new()
                 }
+            };
+            if claimed.is_empty() {
+                drop(slot);
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            let mut slot = Some(slot);
+            for delivery in claimed {
+                // No more were claimed than slots were free, and only this loop takes them.
+                let slot = match slot.take() {
+                    Some(slot) => slot,
+                    None => match slots.clone().acquire_owned().await {
+                        Ok(slot) => slot,
+                        Err(_) => return,
+                    },
+                };
+                let worker = self.clone();
+                attempts.spawn(async move {
+                    worker.attempt(delivery).await;
+                    drop(slot);
+                });
             }
         }
-    }
-
-    /// Claims one batch and attempts it; how many deliveries were attempted.
-    pub async fn tick(self: &Arc<Self>) -> Result<usize, sqlx::Error> {
-        let claimed = db::claim(&self.pool, BATCH, self.lease()).await?;
-        let count = claimed.len();
-        let mut attempts = tokio::task::JoinSet::new();
-        for delivery in claimed {
-            let worker = self.clone();
-            attempts.spawn(async move { worker.attempt(delivery).await });
-        }
-        while attempts.join_next().await.is_some() {}
-        Ok(count)
     }
 
     async fn attempt(&self, delivery: Claimed) {
