@@ -70,11 +70,11 @@ impl Worker {
             if self.pool.is_closed() {
                 return;
             }
-            // Never closed: this waits until an attempt may start.
-            let Ok(slot) = slots.clone().acquire_owned().await else {
+            // Waits while every slot is taken (never closed, so this ends with a free one).
+            if slots.acquire().await.is_err() {
                 return;
-            };
-            let free = i64::try_from(slots.available_permits() + 1).map_or(BATCH, |n| n.min(BATCH));
+            }
+            let free = i64::try_from(slots.available_permits()).map_or(BATCH, |n| n.min(BATCH));
             let claimed = match db::claim(&self.pool, free, self.lease()).await {
                 Ok(claimed) => claimed,
                 Err(e) => {
@@ -83,19 +83,12 @@ impl Worker {
                 }
             };
             if claimed.is_empty() {
-                drop(slot);
                 tokio::time::sleep(POLL).await;
-                continue;
             }
-            let mut slot = Some(slot);
+            // No more were claimed than slots were free, and only this loop takes them.
             for delivery in claimed {
-                // No more were claimed than slots were free, and only this loop takes them.
-                let slot = match slot.take() {
-                    Some(slot) => slot,
-                    None => match slots.clone().acquire_owned().await {
-                        Ok(slot) => slot,
-                        Err(_) => return,
-                    },
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
                 };
                 let worker = self.clone();
                 attempts.spawn(async move {
