@@ -23,7 +23,9 @@ export default defineConfig({
   forbidOnly: true,
   retries: 0,
   workers: 2,
-  timeout: 30_000,
+  // Generous: CI shares two cores between the server (a debug build, too), Chromium and
+  // Playwright. Each step still waits at most `expect.timeout`.
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   reporter: [["list"]],
   use: {

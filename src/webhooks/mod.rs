@@ -108,6 +108,28 @@ pub struct Delivery {
     pub created_at: Moment,
 }
 
+/// While an attempt is under way or due, the open delivery log reloads this often.
+pub const LOG_FOLLOW_MS: i64 = 2_000;
+/// Otherwise it reloads at a retry's time, and at least this often (to show new deliveries).
+pub const LOG_IDLE_MS: i64 = 60_000;
+
+/// Whether the open delivery log should reload now (`now_ms`), having last reloaded at `last_ms`:
+/// every [`LOG_FOLLOW_MS`] while an attempt is under way or due, so its outcome shows within
+/// seconds; when a retry falls due; and every [`LOG_IDLE_MS`] otherwise.
+pub fn log_reload_due(deliveries: &[Delivery], now_ms: i64, last_ms: i64) -> bool {
+    let since = now_ms - last_ms;
+    since >= LOG_IDLE_MS
+        || (since >= LOG_FOLLOW_MS
+            && deliveries.iter().any(|delivery| {
+                delivery.status == "pending"
+                    && (delivery.attempt_in_progress
+                        || delivery
+                            .next_attempt_at
+                            .as_ref()
+                            .is_none_or(|at| at.ms <= now_ms))
+            }))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Webhook {
     pub id: Uuid,
@@ -246,6 +268,58 @@ mod tests {
 
     fn events(names: &[&str]) -> Vec<String> {
         names.iter().map(|&n| n.to_owned()).collect()
+    }
+
+    fn delivery(status: &str, next_attempt_ms: Option<i64>, in_progress: bool) -> Delivery {
+        let moment = |ms| Moment {
+            ms,
+            iso: String::new(),
+            utc: String::new(),
+        };
+        Delivery {
+            id: Uuid::nil(),
+            event: "ping".to_owned(),
+            status: status.to_owned(),
+            attempts: 0,
+            last_status_code: None,
+            last_error: None,
+            next_attempt_at: next_attempt_ms.map(moment),
+            attempt_in_progress: in_progress,
+            created_at: moment(0),
+        }
+    }
+
+    #[test]
+    fn the_open_log_follows_attempts_closely_and_waits_for_retries() {
+        let now = 1_000_000;
+        let due = |list: &[Delivery], since: i64| log_reload_due(list, now, now - since);
+        // Nothing under way: once a minute.
+        let finished = [
+            delivery("delivered", None, false),
+            delivery("failed", None, false),
+        ];
+        assert!(!due(&finished, LOG_IDLE_MS - 1));
+        assert!(due(&finished, LOG_IDLE_MS));
+        assert!(due(&[], LOG_IDLE_MS));
+        // An attempt under way (its next attempt is its lease's end) or due: every 2 seconds.
+        for following in [
+            delivery("pending", Some(now + 35_000), true),
+            delivery("pending", Some(now), false),
+            delivery("pending", Some(now - 5_000), false),
+        ] {
+            let list = [finished[0].clone(), following];
+            assert!(!due(&list, LOG_FOLLOW_MS - 1), "{list:?}");
+            assert!(due(&list, LOG_FOLLOW_MS), "{list:?}");
+        }
+        // A retry in 10 minutes: not before it is due (or a minute has passed).
+        let retry = [delivery("pending", Some(now + 600_000), false)];
+        assert!(!due(&retry, LOG_FOLLOW_MS));
+        assert!(due(&retry, LOG_IDLE_MS));
+        assert!(log_reload_due(
+            &retry,
+            now + 600_000,
+            now + 599_000 - LOG_FOLLOW_MS
+        ));
     }
 
     #[test]

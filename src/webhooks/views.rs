@@ -242,7 +242,8 @@ fn WebhookCard(
 }
 
 /// A webhook's delivery log, which follows its deliveries while the tab is open: it reloads them
-/// every 5 seconds while one is pending, every minute otherwise, and not while the tab is hidden.
+/// every 2 seconds while an attempt is under way or due, when a retry falls due, every minute
+/// otherwise, and not while the tab is hidden (see [`super::log_reload_due`]).
 /// Without JavaScript, "Refresh the log" reloads the page.
 #[island]
 fn DeliveryLog(
@@ -296,24 +297,28 @@ fn DeliveryLog(
 fn follow(environment_id: Uuid, webhook_id: Uuid, deliveries: RwSignal<Vec<Delivery>>) {
     #[cfg(feature = "hydrate")]
     {
-        let last = StoredValue::new(js_sys::Date::now());
+        let last = StoredValue::new(js_sys::Date::now() as i64);
+        // One reload at a time, so that a slow answer never overwrites a newer one.
+        let loading = StoredValue::new(false);
         let tick = move || {
-            let now = js_sys::Date::now();
-            let pending =
-                deliveries.with_untracked(|list| list.iter().any(|d| d.status == "pending"));
-            let every = if pending { 5_000.0 } else { 60_000.0 };
-            if document().hidden() || now - last.get_value() < every - 500.0 {
+            let now = js_sys::Date::now() as i64;
+            // Within half a tick of a reload's time counts as due.
+            let due = deliveries
+                .with_untracked(|list| super::log_reload_due(list, now + 500, last.get_value()));
+            if !due || loading.get_value() || document().hidden() {
                 return;
             }
             last.set_value(now);
+            loading.set_value(true);
             leptos::task::spawn_local(async move {
                 // Kept as they are on an error (the webhook may have just been removed).
                 if let Ok(latest) = super::list_deliveries(environment_id, webhook_id).await {
                     deliveries.set(latest);
                 }
+                loading.set_value(false);
             });
         };
-        if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(5)) {
+        if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
             on_cleanup(move || handle.clear());
         }
     }
