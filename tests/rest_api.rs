@@ -435,7 +435,27 @@ async fn a_removed_secret_stops_verifying_here_and_on_other_instances(pool: PgPo
         .await;
         assert_eq!(reply.status, StatusCode::OK);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await; // the listener is listening
+    // Once the other instance's listener is listening (its connection ran LISTEN and is idle),
+    // not after a fixed sleep, which a loaded host could outlast.
+    let started = std::time::Instant::now();
+    loop {
+        let listening: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND state = 'idle' AND query = $1",
+        )
+        .bind(format!(r#"LISTEN "{}""#, portal::api::keys::CHANNEL))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if listening > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the listener never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let reply = client
         .post_form(
