@@ -10,7 +10,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
-use common::{Client, Reply, environment_id};
+use common::{Client, Reply, environment_id, eventually};
 use portal::{
     api::signature::sign,
     secrets::{CreatedSecret, removal_phrase},
@@ -437,25 +437,19 @@ async fn a_removed_secret_stops_verifying_here_and_on_other_instances(pool: PgPo
     }
     // Once the other instance's listener is listening (its connection ran LISTEN and is idle),
     // not after a fixed sleep, which a loaded host could outlast.
-    let started = std::time::Instant::now();
-    loop {
-        let listening: i64 = sqlx::query_scalar(
+    let listen = format!(r#"LISTEN "{}""#, portal::api::keys::CHANNEL);
+    eventually("the other instance's listener listening", || async {
+        sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM pg_stat_activity
               WHERE datname = current_database() AND state = 'idle' AND query = $1",
         )
-        .bind(format!(r#"LISTEN "{}""#, portal::api::keys::CHANNEL))
+        .bind(&listen)
         .fetch_one(&pool)
         .await
-        .unwrap();
-        if listening > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the listener never listened"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        .unwrap()
+            > 0
+    })
+    .await;
 
     let reply = client
         .post_form(

@@ -16,7 +16,7 @@ use axum::{
     http::{HeaderMap, Request, StatusCode},
     response::IntoResponse,
 };
-use common::{Client, Reply};
+use common::{Client, Reply, eventually};
 use hmac::{Hmac, Mac};
 use portal::{
     secrets::CreatedSecret,
@@ -153,21 +153,6 @@ async fn add_webhook(
 
 fn spawn_worker(state: &AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(Arc::new(Worker::new(state).unwrap()).run())
-}
-
-/// Waits (up to 20 s) until `check` holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..200 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 /// url, status, attempts, last status code, last error

@@ -227,3 +227,18 @@ pub async fn list(client: &mut Client, env: uuid::Uuid) -> Vec<portal::secrets::
     let tab: portal::secrets::SecretsTab = serde_json::from_str(&reply.body).unwrap();
     tab.secrets
 }
+
+/// Waits (up to 20 s) until `check` holds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
