@@ -11,6 +11,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 export PATH="$HOME/.cargo/bin:$PATH"
+# Builds use the committed .sqlx/ query data (as .cargo/config.toml says for bare cargo), even
+# when the shell exported SQLX_OFFLINE: the scripts export DATABASE_URL for databases they have
+# just created, which a build must not check its queries against.
+export SQLX_OFFLINE=true
 
 # Runs a command as root: directly when we are root, else through sudo.
 as_root() {
