@@ -57,6 +57,11 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot create the development master key file {path}: {source}")]
+    CreateKeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{source_name}: {error}")]
     Keyring {
         source_name: String,
@@ -160,8 +165,10 @@ impl Config {
     }
 }
 
-/// `PORTAL_SECRETS_KEYS` (entries), else `PORTAL_SECRETS_KEY_FILE`, else — in development only —
-/// [`DEV_KEY_FILE`], created with a new key on first start. Production refuses to start without.
+/// `PORTAL_SECRETS_KEYS` (entries), else the file `PORTAL_SECRETS_KEY_FILE` names, else — in
+/// development only — [`DEV_KEY_FILE`]. In development a key file that does not exist yet is
+/// created with a new key (a local portal starts on an empty machine); production refuses to
+/// start without a key, and never writes one.
 fn keyring_from_env(production: bool) -> Result<Keyring, ConfigError> {
     keyring_from(
         |name| std::env::var_os(name),
@@ -185,21 +192,28 @@ fn keyring_from(
     let path = match var("PORTAL_SECRETS_KEY_FILE") {
         Some(path) => PathBuf::from(path),
         None if production => return Err(ConfigError::MissingMasterKey),
-        None => {
-            if !dev_key_file.exists() {
-                let id = format!("dev-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
-                crypto::create_key_file(dev_key_file, &id).map_err(|source| {
-                    ConfigError::ReadKeyFile {
-                        path: dev_key_file.to_owned(),
-                        source,
-                    }
-                })?;
-                tracing::info!(path = %dev_key_file.display(), "created a development master key file");
-            }
-            dev_key_file.to_owned()
-        }
+        None => dev_key_file.to_owned(),
     };
+    if !production {
+        create_dev_key_file(&path)?;
+    }
     keyring_from_file(&path)
+}
+
+/// Creates `path` with a new key unless it exists (another instance may be creating it now).
+fn create_dev_key_file(path: &std::path::Path) -> Result<(), ConfigError> {
+    let id = format!("dev-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+    match crypto::create_key_file(path, &id) {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "created a development master key file");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(ConfigError::CreateKeyFile {
+            path: path.to_owned(),
+            source,
+        }),
+    }
 }
 
 pub fn keyring_from_file(path: &std::path::Path) -> Result<Keyring, ConfigError> {
@@ -264,6 +278,25 @@ mod tests {
         let again = keyring_from(|_| None, false, &path).unwrap();
         assert_eq!(first.current_key_id(), again.current_key_id());
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn development_creates_the_named_key_file_and_production_never_does() {
+        use std::os::unix::fs::PermissionsExt;
+        let (named, unused) = (temp_path(), temp_path());
+        let name = named.clone();
+        let file = move |var: &str| (var == "PORTAL_SECRETS_KEY_FILE").then(|| name.clone().into());
+        let error = keyring_from(&file, true, &unused).unwrap_err();
+        assert!(matches!(error, ConfigError::ReadKeyFile { .. }), "{error}");
+        assert!(!named.exists(), "production never creates a key file");
+
+        let created = keyring_from(&file, false, &unused).unwrap();
+        let mode = std::fs::metadata(&named).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!unused.exists(), "the named file, not the default");
+        let opened = keyring_from(&file, true, &unused).unwrap();
+        assert_eq!(created.current_key_id(), opened.current_key_id());
+        std::fs::remove_dir_all(named.parent().unwrap()).unwrap();
     }
 
     #[test]
