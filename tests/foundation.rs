@@ -132,3 +132,75 @@ async fn the_status_query_reports_the_applied_schema(pool: PgPool) {
         "database clock far off: {age}"
     );
 }
+
+/// Static files answer 200 with their bytes while, at the same moment, other requests render
+/// pages and server functions that set an error status (404 pages, 401 and 404 answers). Those
+/// statuses live in each render's own Leptos context and must never reach a file's response.
+#[sqlx::test]
+async fn static_files_answer_200_whatever_other_requests_answer_meanwhile(pool: PgPool) {
+    let site = std::env::temp_dir().join(format!("portal-site-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let script = "export default function hydrate() {}\n".repeat(200);
+    std::fs::write(site.join("pkg/portal.js"), &script).unwrap();
+    let mut state = state(pool.clone());
+    let mut options = (*state.leptos_options).clone();
+    options.site_root = site.to_string_lossy().into_owned().into();
+    state.make_mut().leptos_options = std::sync::Arc::new(options);
+
+    let mut customer = common::Client::with_state(state);
+    let reply = customer.sign_up("ada@example.com", "Ada's").await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..8 {
+        let mut client = customer.clone();
+        let script = script.clone();
+        tasks.spawn(async move {
+            let mut wrong = Vec::new();
+            for round in 0..100 {
+                let reply = match (worker + round) % 4 {
+                    // A 404 page, a 404 and a 401 from server functions.
+                    0 => {
+                        client
+                            .get(&format!(
+                                "/environments/{}/api-secrets",
+                                uuid::Uuid::new_v4()
+                            ))
+                            .await
+                    }
+                    1 => {
+                        let id = uuid::Uuid::new_v4().to_string();
+                        client
+                            .post_form("/rpc/get_environment", &[("id", &id)])
+                            .await
+                    }
+                    2 => {
+                        let mut visitor = client.clone();
+                        visitor.cookie = None;
+                        visitor
+                            .post_form(
+                                "/rpc/list_webhooks",
+                                &[("environment_id", &uuid::Uuid::new_v4().to_string())],
+                            )
+                            .await
+                    }
+                    _ => {
+                        let reply = client.get("/pkg/portal.js").await;
+                        if reply.status != StatusCode::OK || reply.body != script {
+                            wrong.push(reply.status);
+                        }
+                        continue;
+                    }
+                };
+                assert!(reply.status.is_client_error(), "{}", reply.status);
+            }
+            wrong
+        });
+    }
+    let wrong: Vec<StatusCode> = tasks.join_all().await.into_iter().flatten().collect();
+    std::fs::remove_dir_all(&site).unwrap();
+    assert_eq!(
+        wrong,
+        Vec::<StatusCode>::new(),
+        "a static file answered something else than itself"
+    );
+}

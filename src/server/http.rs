@@ -3,6 +3,7 @@
 
 use axum::{
     Router,
+    handler::Handler,
     http::{HeaderName, HeaderValue, Request, Response, header},
     middleware,
     routing::{get, post},
@@ -10,7 +11,8 @@ use axum::{
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use std::{sync::OnceLock, time::Duration};
 use tower_http::{
-    compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+    compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
 };
 use tracing::Span;
 
@@ -37,6 +39,19 @@ pub fn router(state: AppState) -> Router {
     // The REST API: signed requests, no sessions, no CSRF check (callers are servers).
     let api = crate::api::router();
 
+    // The built site's files (`pkg/`, the favicon; precompressed ones when the client takes
+    // them), and for anything else the app's "Page not found". tower-http answers the files on
+    // its own: leptos_axum's `file_and_error_handler` answers them inside a new Leptos owner,
+    // which inherits whatever owner its worker thread ran last, so a page rendered meanwhile
+    // with a 404 (or a server function's 401) gave its status to a file (tests/foundation.rs).
+    let not_found =
+        leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
+    let site_files = ServeDir::new(&*state.leptos_options.site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(not_found);
+
     // Probes: no session, no CSRF check.
     let probes = Router::new()
         .route("/healthz", get(health::healthz))
@@ -50,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-out", post(handlers::sign_out))
         .route("/environments/switch", get(handlers::switch_environment))
         .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback_service(site_files)
         // Inner to outer: who is signed in, sessions, CSRF, compression.
         .layer(middleware::from_fn_with_state(state.clone(), session::gate))
         .layer(sessions)
