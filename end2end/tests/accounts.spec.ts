@@ -9,7 +9,7 @@ async function signUp(page: Page, customer = uniqueCustomer()) {
   return customer;
 }
 
-test("sign up, sign out, sign in again; a wrong password is refused", async ({ page }) => {
+test("sign up, sign out, sign in again; a wrong password is refused", { tag: "@smoke" }, async ({ page }) => {
   const customer = await signUp(page);
   await expect(page.getByLabel("Environment", { exact: true }).locator("option:checked")).toHaveText("Production");
 

@@ -3,7 +3,7 @@ import { signUp } from "./fixtures/accounts";
 
 // JavaScript is off: what every visitor sees before the WASM loads.
 
-test("the API secrets tab is complete in the server-rendered HTML", async ({ page }) => {
+test("the API secrets tab is complete in the server-rendered HTML", { tag: "@smoke" }, async ({ page }) => {
   await signUp(page);
   const environmentId = page.url().match(/environments\/([0-9a-f-]{36})/)![1];
   const created: { value: string; secret: { id: string; masked: string } }[] = [];

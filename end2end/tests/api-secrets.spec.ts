@@ -16,7 +16,7 @@ async function signUp(page: Page) {
 
 const rowOf = (page: Page, masked: string) => page.getByRole("row").filter({ hasText: masked });
 
-test("a new API secret is shown once, can be copied, and is gone after closing and reloading", async ({
+test("a new API secret is shown once, can be copied, and is gone after closing and reloading", { tag: "@smoke" }, async ({
   page,
   context,
 }) => {

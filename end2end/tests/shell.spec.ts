@@ -14,7 +14,7 @@ test("the signed-in shell hydrates with the organization, its environment and th
   await expectNoAxeViolations(page);
 });
 
-test("links load server-rendered pages whose interactive parts hydrate", async ({ page }) => {
+test("links load server-rendered pages whose interactive parts hydrate", { tag: "@smoke" }, async ({ page }) => {
   // Islands: pages are rendered by the server (the WASM carries only the interactive parts), so
   // following a link loads a document, complete before any WASM runs.
   await signUp(page);

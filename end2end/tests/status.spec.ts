@@ -1,6 +1,6 @@
 import { test, expect, gotoHydrated, expectNoAxeViolations } from "./fixtures/portal";
 
-test("Check again asks Postgres through a server function and shows the answer", async ({ page }) => {
+test("Check again asks Postgres through a server function and shows the answer", { tag: "@smoke" }, async ({ page }) => {
   await gotoHydrated(page, "/status");
   const facts = page.getByRole("definition");
   await expect(facts.filter({ hasText: "Connected" })).toBeVisible();

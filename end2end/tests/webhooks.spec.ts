@@ -28,7 +28,7 @@ async function startReceiver(answer: Promise<void> = Promise.resolve()) {
   return { url: `http://127.0.0.1:${port}/hooks/customer?source=portal`, received, server };
 }
 
-test("adding a webhook sends it a signed ping that its delivery log shows as delivered", async ({ page }) => {
+test("adding a webhook sends it a signed ping that its delivery log shows as delivered", { tag: "@smoke" }, async ({ page }) => {
   // The receiver holds the ping until the test lets it answer.
   let letAnswer!: () => void;
   const receiver = await startReceiver(new Promise<void>((resolve) => (letAnswer = resolve)));
