@@ -1,5 +1,6 @@
 # Shared by scripts/run, scripts/test and bench/run. Source it; it defines functions (and sets
-# ROOT, PATH and SQLX_OFFLINE). Every installer is idempotent: it checks first and installs only what is missing.
+# ROOT, PATH and SQLX_OFFLINE). Every installer is idempotent: it checks first and installs only
+# what is missing.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
