@@ -2,7 +2,7 @@
 //! routes.
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_meta::{MetaTags, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{A, Route, Router, Routes},
@@ -18,6 +18,7 @@ use crate::{
     error::AppError,
     secrets::views::ApiSecretsPage,
     status::StatusPage,
+    ui::PageTitle,
     webhooks::views::WebhooksPage,
 };
 
@@ -149,7 +150,7 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Page not found · Customer Portal" />
+        <PageTitle text="Page not found · Customer Portal" />
         <h1>"Page not found"</h1>
         <p>
             <a href="/" rel="external">"Go to the portal's home"</a>

@@ -9,6 +9,7 @@ pub mod environments;
 pub mod error;
 pub mod secrets;
 pub mod status;
+pub mod ui;
 pub mod webhooks;
 
 #[cfg(feature = "ssr")]

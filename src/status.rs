@@ -1,10 +1,9 @@
 //! "System status": the portal asks Postgres how it is, from the server and from the browser.
 
 use leptos::{prelude::*, server_fn::ServerFn};
-use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
+use crate::{error::AppError, ui::PageTitle};
 
 /// What the database says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +56,7 @@ pub mod db {
 pub fn StatusPage() -> impl IntoView {
     let first = Resource::new(|| (), |_| get_status());
     view! {
-        <Title text="System status · Customer Portal" />
+        <PageTitle text="System status · Customer Portal" />
         <h1>"System status"</h1>
         <section aria-labelledby="database-heading">
             <h2 id="database-heading">"Database"</h2>

@@ -245,6 +245,68 @@ async fn repeated_failures_are_throttled_per_account_and_per_address(pool: PgPoo
     );
 }
 
+/// Guesses sent all at once are counted one after the other, before any password is checked:
+/// of 60 concurrent wrong passwords for one account (from 60 addresses), 5 are checked.
+#[sqlx::test]
+async fn concurrent_guesses_are_counted_before_any_password_is_checked(pool: PgPool) {
+    let state = common::state(pool.clone());
+    Client::with_state(state.clone())
+        .sign_up("ada@example.com", "Acme")
+        .await;
+    let guesses = (0..60u8).map(|n| {
+        let mut client = Client::with_state(state.clone());
+        client.ip = [198, 18, 0, n];
+        tokio::spawn(async move {
+            client
+                .sign_in("ada@example.com", "wrong password!")
+                .await
+                .status
+        })
+    });
+    let mut checked = 0;
+    for guess in guesses.collect::<Vec<_>>() {
+        match guess.await.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(checked, 5, "at most the limit is checked");
+    assert_eq!(count(&pool, "sign_in_failures").await, 5);
+}
+
+/// A client that hangs up does not take its hash's memory bound with it: however many sign-ups
+/// are abandoned, no more hashes run at once than there are permits.
+#[sqlx::test]
+async fn abandoned_sign_ups_never_run_more_hashes_than_the_permits(pool: PgPool) {
+    let state = common::state(pool);
+    let watcher = tokio::spawn(async {
+        let mut most = 0;
+        for _ in 0..4000 {
+            most = most.max(portal::accounts::password::running());
+            tokio::time::sleep(std::time::Duration::from_micros(500)).await;
+        }
+        most
+    });
+    let mut abandoned = Vec::new();
+    for n in 0..40 {
+        let mut client = Client::with_state(state.clone());
+        abandoned.push(tokio::spawn(async move {
+            // Hangs up after 20 ms, long before its hash (tens of ms, after a queue) is done.
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_millis(20),
+                client.sign_up(&format!("user{n}@example.com"), "Acme"),
+            )
+            .await;
+        }));
+    }
+    for sign_up in abandoned {
+        sign_up.await.unwrap();
+    }
+    let most = watcher.await.unwrap();
+    assert!((1..=4).contains(&most), "{most} hashes ran at once");
+}
+
 #[sqlx::test]
 async fn sign_out_deletes_the_session_on_the_server(pool: PgPool) {
     let mut client = Client::new(pool.clone());

@@ -82,6 +82,175 @@ async fn every_response_carries_the_baseline_security_headers(pool: PgPool) {
     }
 }
 
+/// The nonce of the page's policy (`script-src 'self' 'nonce-…'`), after checking the policy is
+/// strict: nothing inline runs without it, nothing can be framed, based or embedded.
+fn page_nonce(headers: &axum::http::HeaderMap) -> String {
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "report-uri /csp-reports",
+        "report-to csp",
+    ] {
+        assert!(policy.contains(directive), "{directive} in {policy}");
+    }
+    assert!(
+        !policy.contains("unsafe-inline") && !policy.contains("'unsafe-eval'"),
+        "{policy}"
+    );
+    assert_eq!(headers["reporting-endpoints"], r#"csp="/csp-reports""#);
+    let script_src = policy
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src "))
+        .unwrap_or_else(|| panic!("no script-src in {policy}"));
+    let nonce = script_src
+        .split_whitespace()
+        .find_map(|source| source.strip_prefix("'nonce-")?.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("no nonce in {script_src}"));
+    assert!(nonce.len() >= 22, "a nonce of at least 128 bits: {nonce}");
+    nonce.to_owned()
+}
+
+/// Every `<script>` of the page carries the policy's nonce.
+fn assert_scripts_carry(html: &str, nonce: &str) {
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty(), "{html}");
+    for script in scripts {
+        let tag = script.split('>').next().unwrap();
+        assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "<script{tag}>");
+    }
+}
+
+#[sqlx::test]
+async fn pages_run_only_their_own_scripts_and_customers_pages_are_never_stored(pool: PgPool) {
+    // A fresh nonce per page, on each of its scripts.
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let response = get(state(pool.clone()), "/sign-in", &[]).await;
+        let nonce = page_nonce(response.headers());
+        assert_scripts_carry(&text(response).await, &nonce);
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1]);
+
+    // Pages rendered by the form handlers (a refused sign-in) and the 404 page too; a
+    // signed-in customer's answers are never stored; what is not a page may load nothing.
+    let mut client = common::Client::new(pool.clone());
+    let refused = client
+        .post_form(
+            "/sign-in",
+            &[("email", "nobody@example.com"), ("password", "x")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_scripts_carry(&refused.body, &page_nonce(&refused.headers));
+    assert!(refused.headers.get(header::CACHE_CONTROL).is_none());
+    let env = common::environment_id(client.sign_up("ada@example.com", "Acme").await.location());
+    for uri in [
+        format!("/environments/{env}/api-secrets"),
+        format!("/environments/{env}/webhooks"),
+        "/environments".to_owned(),
+        "/no-such-page".to_owned(),
+    ] {
+        let reply = client.get(&uri).await;
+        assert_scripts_carry(&reply.body, &page_nonce(&reply.headers));
+        assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store", "{uri}");
+    }
+    let reply = client.get("/").await;
+    assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
+    for uri in [
+        "/healthz",
+        "/api/v1/openapi.json",
+        "/api/v1/environments/x/ping",
+    ] {
+        let response = get(state(pool.clone()), uri, &[]).await;
+        assert_eq!(
+            response.headers()["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            "{uri}"
+        );
+    }
+
+    // HSTS only where the portal is served over https.
+    assert!(
+        get(state(pool.clone()), "/sign-in", &[])
+            .await
+            .headers()
+            .get(header::STRICT_TRANSPORT_SECURITY)
+            .is_none()
+    );
+    let mut https = state(pool.clone());
+    https.make_mut().secure_cookies = true;
+    assert_eq!(
+        get(https, "/sign-in", &[]).await.headers()[header::STRICT_TRANSPORT_SECURITY],
+        "max-age=63072000; includeSubDomains"
+    );
+
+    // Violation reports are taken (and logged), whatever their shape; big ones refused.
+    for body in [
+        r#"{"csp-report": {"violated-directive": "script-src", "blocked-uri": "inline"}}"#,
+        r#"[{"type": "csp-violation", "body": {"effectiveDirective": "script-src-elem"}}]"#,
+        "not json",
+    ] {
+        let response = router(state(pool.clone()))
+            .oneshot(
+                Request::post("/csp-reports")
+                    .header(header::CONTENT_TYPE, "application/csp-report")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "{body}");
+    }
+    let response = router(state(pool))
+        .oneshot(
+            Request::post("/csp-reports")
+                .body(Body::from("x".repeat(17 * 1024)))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// A form post's error comes back in the page's link; the page shows it only if the server
+/// put it there, once. Anyone can write such a link with any text.
+#[sqlx::test]
+async fn an_error_link_shows_only_an_error_the_server_produced(pool: PgPool) {
+    let mut client = common::Client::new(pool);
+    client.sign_up("ada@example.com", "Acme").await;
+    let request = Request::post("/rpc/create_environment")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .header(header::REFERER, "http://portal.test/environments")
+        .header("sec-fetch-site", "same-origin");
+    let reply = client.send(request, Body::from("name=")).await;
+    assert!(
+        reply.status.is_redirection(),
+        "{} {}",
+        reply.status,
+        reply.body
+    );
+    let link = reply.location().to_owned();
+    assert!(link.contains("__err="), "{link}");
+    let message = "Enter a name for the environment.";
+    let page = client.get(&link).await;
+    assert!(page.body.contains(message), "{}", page.body);
+    // Once: the same link again, or one written by someone else, shows nothing.
+    assert!(!client.get(&link).await.body.contains(message));
+    let forged = "/environments?__path=%2Frpc%2Fcreate_environment\
+                  &__err=eyJJbnZhbGlkIjoiU2VjdXJpdHkgYWxlcnQ6IGNhbGwgKzEgNTU1IDAxMDAifQ%3D%3D";
+    let page = client.get(forged).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Environments"), "{}", page.body);
+    assert!(!page.body.contains("Security alert"), "{}", page.body);
+}
+
 #[sqlx::test]
 async fn pages_are_server_rendered_and_compressed(pool: PgPool) {
     let response = get(state(pool.clone()), "/sign-in", &[]).await;

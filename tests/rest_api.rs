@@ -78,6 +78,25 @@ fn signed(
     ]
 }
 
+/// A request body that announces some bytes and never sends them.
+struct EndlessBody;
+
+impl http_body::Body for EndlessBody {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(100)
+    }
+}
+
 fn error_code(reply: &Reply) -> String {
     let body: serde_json::Value =
         serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("{e}: {}", reply.body));
@@ -397,6 +416,37 @@ async fn refusals_name_the_reason_and_never_the_secret(pool: PgPool) {
         assert_eq!(reply.body, bodies[0]);
     }
 
+    // One spelling per timestamp: the signed string has no separators, so `0T` after `?x=1`
+    // would sign the same bytes as `T` after `?x=10`.
+    let ping = format!("/api/v1/environments/{env}/ping");
+    let signed_x10 = signed(key, "GET", &format!("{ping}?x=10"), "", now_ms());
+    let shifted: Headers = vec![
+        signed_x10[0].clone(),
+        ("x-cs-timestamp", format!("0{}", signed_x10[1].1)),
+    ];
+    let reply = call(&mut client, "GET", &format!("{ping}?x=1"), "", &shifted).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert_eq!(error_code(&reply), "malformed_timestamp");
+    let reply = call(&mut client, "GET", &format!("{ping}?x=10"), "", &signed_x10).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // The body is read last: a request for an environment without secrets is refused without
+    // waiting for it (this one never ends).
+    let unknown = format!("/api/v1/environments/{}/webhooks", Uuid::new_v4());
+    let mut api = client.clone();
+    api.cookie = None;
+    let mut request = Request::builder().method("POST").uri(&unknown);
+    for (name, value) in signed(key, "POST", &unknown, "{}", now_ms()) {
+        request = request.header(name, value);
+    }
+    let reply = tokio::time::timeout(
+        Duration::from_secs(10),
+        api.send(request, Body::new(EndlessBody)),
+    )
+    .await
+    .expect("refused without reading the body");
+    assert_eq!(error_code(&reply), "bad_signature");
+
     // Bodies are capped before any signature work.
     let big = "x".repeat(1024 * 1024 + 1);
     let reply = call(
@@ -408,6 +458,83 @@ async fn refusals_name_the_reason_and_never_the_secret(pool: PgPool) {
     )
     .await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// A signed change is accepted once, on any instance: a copy of the request (from a proxy log, a
+/// shared HAR file) is refused with its reason while its timestamp is still in the window.
+/// Reads may be repeated.
+#[sqlx::test]
+async fn a_signed_change_is_accepted_once_here_and_on_other_instances(pool: PgPool) {
+    let (mut client, env, secrets) = customer_with_secrets(&pool, 1).await;
+    let key = &secrets[0].value;
+    let mut other = Client::with_state(common::state(pool.clone()));
+    let webhooks = format!("/api/v1/environments/{env}/webhooks");
+    let body = r#"{"url": "http://127.0.0.1:9/hook", "events": ["ping"]}"#;
+    let create = signed(key, "POST", &webhooks, body, now_ms());
+
+    let reply = call(&mut client, "POST", &webhooks, body, &create).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = serde_json::from_str::<serde_json::Value>(&reply.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for instance in [&mut client, &mut other] {
+        let reply = call(instance, "POST", &webhooks, body, &create).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+        assert_eq!(error_code(&reply), "replayed_request");
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM webhooks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "the copies created nothing");
+
+    // The same body signed anew is a new request.
+    let again = signed(key, "POST", &webhooks, body, now_ms() + 1);
+    let reply = call(&mut other, "POST", &webhooks, body, &again).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+
+    // A DELETE likewise; a copy of a GET is answered.
+    let one = format!("{webhooks}/{id}");
+    let delete = signed(key, "DELETE", &one, "", now_ms());
+    let reply = call(&mut other, "DELETE", &one, "", &delete).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let reply = call(&mut client, "DELETE", &one, "", &delete).await;
+    assert_eq!(error_code(&reply), "replayed_request");
+    let list = signed(key, "GET", &webhooks, "", now_ms());
+    for instance in [&mut client, &mut other] {
+        for _ in 0..2 {
+            assert_eq!(
+                call(instance, "GET", &webhooks, "", &list).await.status,
+                StatusCode::OK
+            );
+        }
+    }
+
+    // Remembered until the timestamp has left the window (and a minute of clock slack), then
+    // pruned: the table does not grow with the traffic.
+    let at: i64 = create[1].1.parse().unwrap();
+    let kept_ms: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM expires_at)::float8 * 1000 FROM accepted_signatures
+          ORDER BY expires_at LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        (kept_ms - (at + 360_000) as f64).abs() < 2.0,
+        "{kept_ms} vs {at}"
+    );
+    sqlx::query("UPDATE accepted_signatures SET expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    portal::api::replay::prune(&pool).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM accepted_signatures")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
 }
 
 #[sqlx::test]

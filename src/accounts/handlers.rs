@@ -79,7 +79,9 @@ pub async fn sign_up(
         }
     };
     let outcome = async {
-        let hash = password::hash(form.password).await.map_err(internal)?;
+        let hash = password::hash(form.password)
+            .await
+            .map_err(password_error)?;
         let mut tx = state.pool.begin().await.map_err(internal)?;
         let account = db::create_account(&mut tx, &email, &hash, &organization_name).await;
         let account = match account {
@@ -136,7 +138,7 @@ pub async fn sign_in(
     let ip = client_ip(&peer);
 
     let outcome = async {
-        if let Err(wait) = throttle::check(&state.pool, &email, ip)
+        if let Err(wait) = throttle::reserve(&state.pool, &email, ip)
             .await
             .map_err(internal)?
         {
@@ -148,7 +150,7 @@ pub async fn sign_in(
         let user_id = credentials.as_ref().map(|c| c.user_id);
         let verified = password::verify(form.password, credentials.map(|c| c.password_hash))
             .await
-            .map_err(internal)?;
+            .map_err(password_error)?;
         match (verified, user_id) {
             (true, Some(user_id)) => {
                 throttle::clear_account(&state.pool, &email)
@@ -159,12 +161,8 @@ pub async fn sign_in(
                     .map_err(internal)?;
                 Ok(Ok(true))
             }
-            _ => {
-                throttle::record_failure(&state.pool, &email, ip)
-                    .await
-                    .map_err(internal)?;
-                Ok(Ok(false))
-            }
+            // The attempt was counted as a failure when it was reserved.
+            _ => Ok(Ok(false)),
         }
     };
     match outcome.await {
@@ -234,6 +232,19 @@ pub async fn switch_environment(
     }
 }
 
+/// All password checks were busy for too long (a flood): try again shortly.
+fn password_error(error: password::PasswordError) -> Response {
+    match error {
+        password::PasswordError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, HeaderValue::from_static("5"))],
+            "The portal is busy. Please try again in a few seconds.",
+        )
+            .into_response(),
+        other => internal(other),
+    }
+}
+
 fn internal<E: std::error::Error + 'static>(error: E) -> Response {
     crate::server::internal_error("an account action", &error);
     (
@@ -256,6 +267,7 @@ async fn render(
         move || {
             provide_context(context_state.clone());
             provide_context(feedback.clone());
+            crate::server::csp::set_for_this_page();
         },
         move || shell(options.clone()),
     );

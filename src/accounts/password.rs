@@ -1,9 +1,13 @@
 //! Portal users' passwords: argon2id with OWASP's parameters (m = 19456 KiB, t = 2, p = 1),
 //! stored as PHC strings. Hashing runs on the blocking pool, and at most
 //! `MAX_CONCURRENT_HASHES` at a time, so a flood of sign-ins cannot exhaust memory or starve
-//! the async workers.
+//! the async workers. The permit goes with the hash, not with the request: a client that hangs
+//! up does not free it while its hash still runs. Waiting for one is bounded (`MAX_WAIT`).
 
-use std::sync::{Arc, LazyLock};
+use std::sync::{
+    Arc, LazyLock,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use argon2::{
     Algorithm, Argon2, Params, Version,
@@ -13,6 +17,12 @@ use tokio::sync::Semaphore;
 
 /// Each hash holds 19 MiB for its duration: this bounds the total at ~76 MiB.
 const MAX_CONCURRENT_HASHES: usize = 4;
+
+/// A request that cannot start its hash within this long is refused (503, try again).
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Hashes running now (what the permits bound; tests and operators read it).
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
 static PERMITS: LazyLock<Arc<Semaphore>> =
     LazyLock::new(|| Arc::new(Semaphore::new(MAX_CONCURRENT_HASHES)));
@@ -29,6 +39,8 @@ pub enum PasswordError {
     Argon2(String),
     #[error("the hashing task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("every password check was busy for {MAX_WAIT:?}")]
+    Busy,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -57,12 +69,25 @@ fn verify_blocking(password: &str, phc: &str) -> Result<bool, PasswordError> {
 async fn limited<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, PasswordError> {
-    let _permit = PERMITS
-        .clone()
-        .acquire_owned()
+    let permit = tokio::time::timeout(MAX_WAIT, PERMITS.clone().acquire_owned())
         .await
+        .map_err(|_| PasswordError::Busy)?
         .expect("the semaphore is never closed");
-    Ok(tokio::task::spawn_blocking(work).await?)
+    // Moved into the blocking task: released when the hash ends, even if this future was
+    // dropped (its client disconnected) long before.
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        RUNNING.fetch_add(1, Ordering::SeqCst);
+        let result = work();
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        result
+    });
+    Ok(task.await?)
+}
+
+/// How many hashes are running at this moment.
+pub fn running() -> usize {
+    RUNNING.load(Ordering::SeqCst)
 }
 
 /// Computes the dummy hash ahead of the first sign-in (blocking: call from a blocking thread),

@@ -138,6 +138,14 @@ pub async fn gate(
     match member {
         Some(member) => {
             request.extensions_mut().insert(member);
+            // What a signed-in member is shown is theirs: no cache (the browser's back-forward
+            // cache on a shared computer, a proxy's) keeps it.
+            let mut response = next.run(request).await;
+            response
+                .headers_mut()
+                .entry(axum::http::header::CACHE_CONTROL)
+                .or_insert(axum::http::HeaderValue::from_static("no-store"));
+            return response;
         }
         None if !is_public(&path) && request.method() == axum::http::Method::GET => {
             let target = request

@@ -1,6 +1,7 @@
-//! Sign-in throttling: after too many failed sign-ins for one account or from one IP address
+//! Sign-in throttling: after too many failed sign-ins for one account or from one address
 //! within the window, further attempts are refused (429, Retry-After) before any password is
-//! checked. Failures are rows in Postgres, so every server instance sees the same counts.
+//! checked. Attempts are rows in Postgres, so every server instance sees the same counts, and an
+//! attempt is counted before its password is checked.
 
 use std::net::IpAddr;
 
@@ -17,14 +18,33 @@ pub const MAX_FAILURES_PER_IP: i32 = 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub std::time::Duration);
 
-/// `Err(RetryAfter)` when this account or this address has failed too often lately.
-pub async fn check(
-    db: impl PgExecutor<'_>,
+/// An attempt counted before its password is checked: it stays as a failure unless the
+/// sign-in succeeds (then [`clear_account`] removes it with the account's other failures).
+#[derive(Debug)]
+pub struct Reserved;
+
+/// Counts an attempt for this account and address, or `Err(RetryAfter)` when either has failed
+/// too often lately. Check and count are one step under a lock per account and per address, so
+/// concurrent guesses are counted one after the other: each sees the ones before it, and no
+/// more than the limit are ever let through to a password check.
+pub async fn reserve(
+    pool: &sqlx::PgPool,
     email: &Email,
     ip: IpAddr,
-) -> Result<Result<(), RetryAfter>, sqlx::Error> {
+) -> Result<Result<Reserved, RetryAfter>, sqlx::Error> {
     let window_secs = WINDOW.num_seconds() as f64;
-    let ip = ip.to_string();
+    let address = address_key(ip);
+    let mut tx = pool.begin().await?;
+    // Always the account's lock first, then the address's: no two attempts wait on each other
+    // in a cycle. Held until commit.
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('sign-in account ' || $1, 0)),
+                pg_advisory_xact_lock(hashtextextended('sign-in address ' || $2, 0))",
+        email.as_str(),
+        address,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     // For each key, the failure whose expiry frees a slot: the N-th most recent one.
     let row = sqlx::query!(
         r#"SELECT
@@ -37,42 +57,51 @@ pub async fn check(
                ORDER BY failed_at DESC OFFSET $5 - 1 LIMIT 1)
                AS "ip_blocker: DateTime<Utc>""#,
         email.as_str(),
-        ip,
+        address,
         window_secs,
         MAX_FAILURES_PER_ACCOUNT,
         MAX_FAILURES_PER_IP,
     )
-    .fetch_one(db)
+    .fetch_one(&mut *tx)
     .await?;
     let until = [row.account_blocker, row.ip_blocker]
         .into_iter()
         .flatten()
         .map(|failed_at: DateTime<Utc>| failed_at + WINDOW)
         .max();
-    Ok(match until {
-        Some(until) => Err(RetryAfter(
+    if let Some(until) = until {
+        return Ok(Err(RetryAfter(
             (until - Utc::now())
                 .to_std()
                 .unwrap_or_default()
                 .max(std::time::Duration::from_secs(1)),
-        )),
-        None => Ok(()),
-    })
-}
-
-pub async fn record_failure(
-    db: impl PgExecutor<'_>,
-    email: &Email,
-    ip: IpAddr,
-) -> Result<(), sqlx::Error> {
+        )));
+    }
     sqlx::query!(
         "INSERT INTO sign_in_failures (email, ip) VALUES ($1, $2)",
         email.as_str(),
-        ip.to_string()
+        address,
     )
-    .execute(db)
-    .await
-    .map(|_| ())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(Reserved))
+}
+
+/// What an address is counted as: an IPv4 address, or an IPv6 client's /64 (one subscriber's
+/// network: a client can pick any of its 2^64 addresses).
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let network = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{network}/64")
+            }
+        },
+    }
 }
 
 /// A successful sign-in clears the account's failures (not the address's).
@@ -95,4 +124,19 @@ pub async fn prune(db: impl PgExecutor<'_>) -> Result<(), sqlx::Error> {
     .execute(db)
     .await
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_count_per_64_and_mapped_ipv4_as_ipv4() {
+        let key = |s: &str| address_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:1:2:3"), key("2001:db8:1:2::9"));
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+    }
 }

@@ -2,11 +2,11 @@
 //! checked in the browser with the same rules the server applies (the forms are islands).
 
 use leptos::{ev::SubmitEvent, html::Input, prelude::*};
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::{Email, check_password, parse_organization_name, percent_encode};
+use crate::ui::PageTitle;
 
 /// What a failed form post sends back to the page: the message and what was typed (never the
 /// password). Rendered on the server and shipped to the browser with the page.
@@ -32,7 +32,7 @@ fn use_feedback() -> FormFeedback {
 pub fn SignUpPage() -> impl IntoView {
     let feedback = use_feedback();
     view! {
-        <Title text="Sign up · Customer Portal" />
+        <PageTitle text="Sign up · Customer Portal" />
         <div class="auth">
             <h1>"Sign up"</h1>
             <SignUpForm feedback />
@@ -94,7 +94,7 @@ fn SignUpForm(feedback: FormFeedback) -> impl IntoView {
 pub fn SignInPage() -> impl IntoView {
     let feedback = use_feedback();
     view! {
-        <Title text="Sign in · Customer Portal" />
+        <PageTitle text="Sign in · Customer Portal" />
         <div class="auth">
             <h1>"Sign in"</h1>
             <SignInForm feedback />

@@ -3,6 +3,7 @@
 
 pub mod keys;
 pub mod openapi;
+pub mod replay;
 pub mod signature;
 pub mod usage;
 pub mod webhooks;
@@ -69,7 +70,15 @@ pub fn router() -> Router<AppState> {
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),
         )
-        .merge(signed)
+        .merge(signed.layer(no_store()))
+}
+
+/// Signed answers are the customer's data: no cache (a proxy's, a client library's) keeps them.
+fn no_store() -> tower_http::set_header::SetResponseHeaderLayer<axum::http::HeaderValue> {
+    tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    )
 }
 
 /// Why a request was refused: the reason is named, never which secret came close.
@@ -81,6 +90,7 @@ pub enum Refusal {
     StaleTimestamp,
     FutureTimestamp,
     BadSignature,
+    Replayed,
     BodyTooLarge,
 }
 
@@ -93,6 +103,7 @@ impl Refusal {
             Refusal::StaleTimestamp => "stale_timestamp",
             Refusal::FutureTimestamp => "future_timestamp",
             Refusal::BadSignature => "bad_signature",
+            Refusal::Replayed => "replayed_request",
             Refusal::BodyTooLarge => "body_too_large",
         }
     }
@@ -102,7 +113,7 @@ impl Refusal {
             Refusal::MissingTimestamp => "The X-CS-Timestamp header is missing.",
             Refusal::MissingSignature => "The X-CS-Signature header is missing.",
             Refusal::MalformedTimestamp => {
-                "X-CS-Timestamp must be the number of milliseconds since the Unix epoch."
+                "X-CS-Timestamp must be the number of milliseconds since the Unix epoch, in digits without leading zeros."
             }
             Refusal::StaleTimestamp => {
                 "X-CS-Timestamp is too old: sign each request when you send it."
@@ -110,6 +121,9 @@ impl Refusal {
             Refusal::FutureTimestamp => "X-CS-Timestamp is in the future: check your clock.",
             Refusal::BadSignature => {
                 "X-CS-Signature does not match this request signed with any API secret of this environment."
+            }
+            Refusal::Replayed => {
+                "This signed request was already accepted: sign every request that changes something anew, with its own X-CS-Timestamp."
             }
             Refusal::BodyTooLarge => "The request body is larger than 1 MiB.",
         }
@@ -156,13 +170,7 @@ pub fn check_headers(
         Some(Err(_)) => return Err(Refusal::BadSignature),
         Some(Ok(s)) => s,
     };
-    if timestamp.is_empty()
-        || timestamp.len() > 16
-        || !timestamp.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(Refusal::MalformedTimestamp);
-    }
-    let at: i64 = timestamp.parse().map_err(|_| Refusal::MalformedTimestamp)?;
+    let at = parse_timestamp(timestamp).ok_or(Refusal::MalformedTimestamp)?;
     let tolerance_ms = i64::try_from(tolerance.as_millis()).unwrap_or(i64::MAX);
     if at < now_ms.saturating_sub(tolerance_ms) {
         return Err(Refusal::StaleTimestamp);
@@ -171,6 +179,17 @@ pub fn check_headers(
         return Err(Refusal::FutureTimestamp);
     }
     Ok((timestamp, signature))
+}
+
+/// A timestamp in its one canonical spelling: `[1-9][0-9]*`, at most 16 digits. The signed
+/// string has no separators, so a second spelling of the same number would let a signature for
+/// `…?x=10` at `T` pass for `…?x=1` at `0T`.
+fn parse_timestamp(timestamp: &str) -> Option<i64> {
+    let bytes = timestamp.as_bytes();
+    let canonical = matches!(bytes.first(), Some(b'1'..=b'9'))
+        && bytes.len() <= 16
+        && bytes.iter().all(u8::is_ascii_digit);
+    canonical.then(|| timestamp.parse().ok()).flatten()
 }
 
 /// Verifies the signature against each of the environment's secrets (at most 3) and marks the
@@ -194,21 +213,44 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
         .filter(|rest| matches!(rest.as_bytes().get(36), None | Some(b'/')))
         .and_then(|rest| rest.get(..36))
         .and_then(|id| Uuid::try_parse(id).ok());
-    // Most calls are GETs without a body: nothing to read then.
-    let body = if axum::body::HttpBody::size_hint(&body).exact() == Some(0) {
+    // Not hex, or not 32 bytes: no key can match it.
+    let (Some(environment_id), Some(expected)) = (environment_id, signature::decode(signature))
+    else {
+        return Err(Refusal::BadSignature.into_response());
+    };
+    let body_size = axum::body::HttpBody::size_hint(&body);
+    if body_size.lower() > MAX_BODY_BYTES as u64 {
+        return Err(Refusal::BodyTooLarge.into_response());
+    }
+    // Keys loaded here (on a cache miss) are used below; cached ones are used in place, under
+    // the cache's read lock, with no reference count taken.
+    let mut loaded = None;
+    // Most calls are GETs without a body: nothing to read then. A body is read only for an
+    // environment that has secrets (so a made-up id costs no upload).
+    let body = if body_size.exact() == Some(0) {
         axum::body::Bytes::new()
     } else {
+        let has_keys = match state
+            .keys
+            .with_cached(environment_id, |keys| !keys.is_empty())
+        {
+            Some(has_keys) => has_keys,
+            None => {
+                let keys = load_keys(state, environment_id).await?;
+                let has_keys = !keys.is_empty();
+                loaded = Some(keys);
+                has_keys
+            }
+        };
+        if !has_keys {
+            return Err(Refusal::BadSignature.into_response());
+        }
         match Box::pin(axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
             Ok(bytes) => bytes,
             Err(_) => return Err(Refusal::BodyTooLarge.into_response()),
         }
     };
 
-    // Not hex, or not 32 bytes: no key can match it.
-    let (Some(environment_id), Some(expected)) = (environment_id, signature::decode(signature))
-    else {
-        return Err(Refusal::BadSignature.into_response());
-    };
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -241,28 +283,44 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
         }
         Some(key.id)
     };
-    // Cached keys are used in place (no reference count taken); else loaded, then used.
-    let matched = match state.keys.with_cached(environment_id, verify) {
-        Some(matched) => matched,
-        // Boxed: the cold path's future stays out of every request's (hot) future.
-        None => {
-            match Box::pin(state.keys.keys(&state.pool, &state.keyring, environment_id)).await {
-                Ok(keys) => verify(&keys),
-                Err(e) => {
-                    crate::server::internal_error("loading API secrets to verify a request", &e);
-                    return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
-                }
-            }
-        }
+    let matched = match loaded {
+        Some(keys) => verify(&keys),
+        None => match state.keys.with_cached(environment_id, verify) {
+            Some(matched) => matched,
+            None => verify(&load_keys(state, environment_id).await?),
+        },
     };
     let Some(secret_id) = matched else {
         return Err(Refusal::BadSignature.into_response());
     };
+    if replay::applies_to(&parts.method) {
+        // Checked once the signature is known to be genuine: only its holder can fill the table.
+        let at = parse_timestamp(timestamp).unwrap_or_default();
+        match replay::accept_once(&state.pool, &expected, at, state.signature_tolerance).await {
+            Ok(true) => {}
+            Ok(false) => return Err(Refusal::Replayed.into_response()),
+            Err(e) => {
+                crate::server::internal_error("recording a signed request against replays", &e);
+                return Err(StatusCode::SERVICE_UNAVAILABLE.into_response());
+            }
+        }
+    }
     Ok(Signed {
         environment_id,
         secret_id,
         body,
     })
+}
+
+/// The environment's keys from the database (a cache miss). Boxed: the cold path's future stays
+/// out of every request's (hot) future.
+async fn load_keys(state: &AppState, environment_id: Uuid) -> Result<keys::Keys, Response> {
+    Box::pin(state.keys.keys(&state.pool, &state.keyring, environment_id))
+        .await
+        .map_err(|e| {
+            crate::server::internal_error("loading API secrets to verify a request", &e);
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })
 }
 
 #[derive(Serialize)]
@@ -361,6 +419,11 @@ mod tests {
             "1.5e12",
             "99999999999999999999",
             " 1800000000000",
+            "01800000000000",
+            "0",
+            "+1800000000000",
+            "1800000000000 ",
+            "１800000000000",
         ] {
             assert_eq!(
                 check(bad).unwrap_err(),

@@ -1,12 +1,11 @@
 //! The environments page and the switcher in the portal's header.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 use uuid::Uuid;
 
 use super::{CreateEnvironment, Environment, RenameEnvironment, Shell};
-use crate::error::AppError;
+use crate::{error::AppError, ui::PageTitle};
 
 /// The environment id in the current URL (`/environments/{id}/…`), if any.
 pub fn current_environment_id() -> Memo<Option<Uuid>> {
@@ -62,7 +61,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="Environments · Customer Portal" />
+        <PageTitle text="Environments · Customer Portal" />
         <h1>"Environments"</h1>
         <p>"Each environment has its own API secrets and webhooks."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -6,7 +6,6 @@
 //! keyed, so only changed rows are redrawn and focus has somewhere stable to return to).
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use uuid::Uuid;
 
 use super::{
@@ -14,7 +13,7 @@ use super::{
     create_api_secret, list_api_secrets, parse_label, relative_time, removal_phrase,
     remove_api_secret, use_with_webhooks,
 };
-use crate::{app::NotFound, environments::views::environment_tab, error::AppError};
+use crate::{app::NotFound, environments::views::environment_tab, error::AppError, ui::PageTitle};
 
 const STATUS_ID: &str = "secrets-status";
 const CREATE_BUTTON_ID: &str = "create-secret";
@@ -28,7 +27,7 @@ pub fn ApiSecretsPage() -> impl IntoView {
                 match tab.await {
                     Ok(tab) => {
                         view! {
-                            <Title text=format!("API secrets · {} · Customer Portal", tab.environment.name) />
+                            <PageTitle text=format!("API secrets · {} · Customer Portal", tab.environment.name) />
                             <h1>"API secrets"</h1>
                             <p class="lead">"Environment: " <strong>{tab.environment.name.clone()}</strong></p>
                             <p>

@@ -16,7 +16,7 @@ use tower_http::{
 };
 use tracing::Span;
 
-use super::{csrf, health, state::AppState};
+use super::{action_errors, csp, csrf, health, state::AppState};
 use crate::{
     accounts::{handlers, session},
     app::{App, shell},
@@ -44,18 +44,25 @@ pub fn router(state: AppState) -> Router {
     // its own: leptos_axum's `file_and_error_handler` answers them inside a new Leptos owner,
     // which inherits whatever owner its worker thread ran last, so a page rendered meanwhile
     // with a 404 (or a server function's 401) gave its status to a file (tests/foundation.rs).
-    let not_found =
-        leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
+    let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        csp::set_for_this_page,
+        shell,
+    )
+    .with_state(state.clone());
     let site_files = ServeDir::new(&*state.leptos_options.site_root)
         .precompressed_br()
         .precompressed_gzip()
         .call_fallback_on_method_not_allowed(true)
         .fallback(not_found);
 
-    // Probes: no session, no CSRF check.
+    // Probes and the browsers' CSP reports: no session, no CSRF check.
     let probes = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .route(
+            csp::REPORT_PATH,
+            post(csp::report).layer(axum::extract::DefaultBodyLimit::max(csp::MAX_REPORT_BYTES)),
+        );
 
     let app = Router::new()
         .route("/", get(handlers::home))
@@ -64,14 +71,17 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", post(handlers::sign_in))
         .route("/sign-out", post(handlers::sign_out))
         .route("/environments/switch", get(handlers::switch_environment))
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, csp::set_for_this_page, move || {
+            shell(options.clone())
+        })
         .fallback_service(site_files)
-        // Inner to outer: who is signed in, sessions, CSRF, compression.
+        // Inner to outer: action errors in links, who is signed in, sessions, CSRF, compression.
+        .layer(middleware::from_fn(action_errors::only_our_own))
         .layer(middleware::from_fn_with_state(state.clone(), session::gate))
         .layer(sessions)
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(CompressionLayer::new());
-    with_security_headers(probes.merge(api).merge(app))
+    with_security_headers(probes.merge(api).merge(app), state.secure_cookies)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
@@ -94,18 +104,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Baseline headers on every response (a handler may set its own first).
-fn with_security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+/// Baseline headers on every response (a handler may set its own first: pages set their own
+/// policy, see [`csp`]). HSTS when the portal is served over https (its cookies are Secure).
+fn with_security_headers<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    https: bool,
+) -> Router<S> {
     const HEADERS: [(HeaderName, &str); 4] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
-        ),
+        (header::CONTENT_SECURITY_POLICY, csp::NOT_A_PAGE),
     ];
-    HEADERS.into_iter().fold(router, |router, (name, value)| {
+    const HSTS: (HeaderName, &str) = (
+        header::STRICT_TRANSPORT_SECURITY,
+        "max-age=63072000; includeSubDomains",
+    );
+    let headers = HEADERS.into_iter().chain(https.then_some(HSTS));
+    headers.fold(router, |router, (name, value)| {
         router.layer(SetResponseHeaderLayer::if_not_present(
             name,
             HeaderValue::from_static(value),

@@ -1,6 +1,8 @@
 //! Everything that runs only on the server: configuration, start-up, HTTP plumbing.
 
+pub mod action_errors;
 pub mod config;
+pub mod csp;
 pub mod csrf;
 pub mod health;
 pub mod http;
@@ -90,8 +92,9 @@ pub async fn run() -> Result<(), StartupError> {
     Ok(())
 }
 
-/// Deletes expired sessions, sign-in failures older than the throttling window and webhook
-/// deliveries past their retention, every minute.
+/// Deletes expired sessions, sign-in failures older than the throttling window, accepted
+/// signatures whose timestamps have left the window and webhook deliveries past their
+/// retention, every minute.
 async fn janitor(pool: sqlx::PgPool) {
     use tower_sessions::ExpiredDeletion;
     let store = crate::accounts::session::store(pool.clone());
@@ -103,6 +106,9 @@ async fn janitor(pool: sqlx::PgPool) {
         }
         if let Err(e) = crate::accounts::throttle::prune(&pool).await {
             tracing::warn!(error = %e, "pruning old sign-in failures failed");
+        }
+        if let Err(e) = crate::api::replay::prune(&pool).await {
+            tracing::warn!(error = %e, "pruning expired accepted signatures failed");
         }
         prune_deliveries(&pool).await;
     }

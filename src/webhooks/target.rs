@@ -111,15 +111,15 @@ pub fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || v6.is_unique_local()
-                || v6.is_unicast_link_local()
-                || first == 0x2001 && v6.segments()[1] == 0x0db8 // documentation
-                || first == 0x0064 && v6.segments()[1] == 0xff9b // NAT64 (embeds IPv4)
-                || first == 0x2002) // 6to4 (embeds IPv4)
+            // Allowed, not denied: a list of what to refuse always misses a block (IPv4-
+            // compatible, SIIT, local NAT64, site-local…). Global unicast is 2000::/3; inside
+            // it, IANA's special-purpose blocks are refused.
+            let [a, b, ..] = v6.segments();
+            a & 0xe000 == 0x2000
+                && !(a == 0x2001 && b < 0x0200) // 2001::/23: Teredo, benchmarking, ORCHID, …
+                && !(a == 0x2001 && b == 0x0db8) // documentation
+                && a != 0x2002 // 6to4 (embeds IPv4)
+                && !(a == 0x3fff && b < 0x1000) // documentation (3fff::/20)
         }
     }
 }
@@ -149,14 +149,17 @@ impl reqwest::dns::Resolve for GuardedResolver {
     }
 }
 
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The HTTP client deliveries use: no redirects (a 3xx is a failed attempt), no proxy from the
-/// environment, the attempt's timeout, the guarded resolver.
+/// environment, the attempt's timeout, a connect timeout of at most 5 s (a target that does not
+/// answer holds a delivery slot for no longer), the guarded resolver.
 pub fn client(settings: &Settings) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .timeout(settings.timeout)
-        .connect_timeout(settings.timeout)
+        .connect_timeout(settings.timeout.min(CONNECT_TIMEOUT))
         .user_agent("CustomerPortal-Webhooks/1")
         .dns_resolver(std::sync::Arc::new(GuardedResolver {
             allow_private: settings.allow_private,
@@ -236,7 +239,14 @@ mod tests {
 
     #[test]
     fn public_addresses_are_told_from_the_rest() {
-        for public in ["8.8.8.8", "93.184.216.34", "2606:4700:4700::1111"] {
+        for public in [
+            "8.8.8.8",
+            "93.184.216.34",
+            "2606:4700:4700::1111",
+            "2a00:1450:4001::1",
+            "2001:4860:4860::8888",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
         for private in [
@@ -250,7 +260,21 @@ mod tests {
             "fc00::1",
             "2001:db8::1",
             "::ffff:10.0.0.1",
+            "::ffff:127.0.0.1",
             "64:ff9b::7f00:1",
+            "64:ff9b:1::7f00:1",
+            "::7f00:1",
+            "::ffff:0:7f00:1",
+            "fec0::1",
+            "100::1",
+            "2001::1",
+            "2001:2::1",
+            "2001:1ff::1",
+            "2002:7f00:1::1",
+            "3fff::1",
+            "4000::1",
+            "fe80::1",
+            "ff02::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }

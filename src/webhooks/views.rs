@@ -5,7 +5,6 @@
 //! they follow the deliveries while the tab is open.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use uuid::Uuid;
 
 use super::{
@@ -13,6 +12,7 @@ use super::{
 };
 use crate::{
     app::NotFound, environments::views::environment_tab, error::AppError, secrets::relative_time,
+    ui::PageTitle,
 };
 
 #[component]
@@ -57,7 +57,7 @@ fn WebhooksView(
     let tab_environment_id = tab.environment.id;
     let count = tab.webhooks.len();
     view! {
-        <Title text=format!("Webhooks · {} · Customer Portal", tab.environment.name) />
+        <PageTitle text=format!("Webhooks · {} · Customer Portal", tab.environment.name) />
         <h1>"Webhooks"</h1>
         <p class="lead">"Environment: " <strong>{tab.environment.name.clone()}</strong></p>
         <p>
