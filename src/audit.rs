@@ -3,13 +3,19 @@
 //! migrations), and this is the only code that writes to it.
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts},
+    extract::FromRequestParts,
     http::{header, request::Parts},
 };
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::accounts::db::Member;
+use crate::{
+    accounts::db::Member,
+    server::{
+        client::{self, TrustedProxies},
+        state::AppState,
+    },
+};
 
 /// Where an action came from: the client's address and user agent (at most 512 characters).
 #[derive(Debug, Clone, Default)]
@@ -19,12 +25,11 @@ pub struct Origin {
 }
 
 impl Origin {
-    pub fn of(parts: &Parts) -> Origin {
+    pub fn of(parts: &Parts, proxies: &TrustedProxies) -> Origin {
         Origin {
-            ip: parts
-                .extensions
-                .get::<ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip().to_string()),
+            ip: proxies
+                .client_address(client::peer(&parts.extensions), &parts.headers)
+                .map(|ip| ip.to_string()),
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)
@@ -35,17 +40,22 @@ impl Origin {
 
     /// The origin of the request a server function is answering.
     pub fn of_server_fn() -> Origin {
+        let state = leptos::prelude::use_context::<AppState>();
         leptos::prelude::use_context::<Parts>()
-            .map(|parts| Origin::of(&parts))
+            .zip(state)
+            .map(|(parts, state)| Origin::of(&parts, &state.trusted_proxies))
             .unwrap_or_default()
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Origin {
+impl FromRequestParts<AppState> for Origin {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Origin::of(parts))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Origin::of(parts, &state.trusted_proxies))
     }
 }
 

@@ -275,6 +275,73 @@ async fn concurrent_guesses_are_counted_before_any_password_is_checked(pool: PgP
     assert_eq!(count(&pool, "sign_in_failures").await, 5);
 }
 
+/// Behind our own proxy (`PORTAL_TRUSTED_PROXIES`), the address it forwards is the client's:
+/// one client's failures do not lock out the others behind the same proxy. From anyone else,
+/// `X-Forwarded-For` is the sender's fiction and changes nothing.
+#[sqlx::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies(pool: PgPool) {
+    async fn sign_in_via(
+        client: &mut Client,
+        forwarded_for: &str,
+        email: &str,
+        password: &str,
+    ) -> StatusCode {
+        let request = axum::http::Request::post("/sign-in")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .header("x-forwarded-for", forwarded_for);
+        let body = format!("email={email}&password={}", password.replace(' ', "+"));
+        client
+            .send(request, axum::body::Body::from(body))
+            .await
+            .status
+    }
+    Client::new(pool.clone())
+        .sign_up("bob@example.com", "Bobco")
+        .await;
+    let mut behind_proxy = common::state(pool.clone());
+    // The test client's own address is the proxy.
+    behind_proxy.make_mut().trusted_proxies =
+        portal::server::client::TrustedProxies::parse("203.0.113.7/32").unwrap();
+    let mut proxy = Client::with_state(behind_proxy);
+    for n in 0..20 {
+        let status = sign_in_via(
+            &mut proxy,
+            "198.51.100.1",
+            &format!("u{n}@example.com"),
+            "wrong password!",
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        sign_in_via(&mut proxy, "198.51.100.1", "bob@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        sign_in_via(&mut proxy, "198.51.100.2", "bob@example.com", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+
+    // Not a proxy of ours: a new forwarded address per guess does not escape the count.
+    let mut spoofer = Client::new(pool.clone());
+    spoofer.ip = [192, 0, 2, 50];
+    for n in 0..20 {
+        let status = sign_in_via(
+            &mut spoofer,
+            &format!("198.51.100.{}", 100 + n),
+            &format!("v{n}@example.com"),
+            "wrong password!",
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        sign_in_via(&mut spoofer, "198.51.100.200", "bob@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 /// A client that hangs up does not take its hash's memory bound with it: however many sign-ups
 /// are abandoned, no more hashes run at once than there are permits.
 #[sqlx::test]
@@ -305,6 +372,39 @@ async fn abandoned_sign_ups_never_run_more_hashes_than_the_permits(pool: PgPool)
     }
     let most = watcher.await.unwrap();
     assert!((1..=4).contains(&most), "{most} hashes ran at once");
+}
+
+/// An organization has at most 20 environments, however many are created at once.
+#[sqlx::test]
+async fn environments_are_capped_per_organization_under_concurrency(pool: PgPool) {
+    let mut client = Client::new(pool.clone());
+    client.sign_up("ada@example.com", "Acme").await;
+    let creations = (0..30).map(|n| {
+        let mut client = client.clone();
+        tokio::spawn(async move {
+            client
+                .post_form("/rpc/create_environment", &[("name", &format!("Env {n}"))])
+                .await
+        })
+    });
+    let mut refused = 0;
+    for creation in creations.collect::<Vec<_>>() {
+        let reply = creation.await.unwrap();
+        match reply.status {
+            StatusCode::OK => {}
+            StatusCode::CONFLICT => {
+                assert!(
+                    reply.body.contains("at most 20 environments"),
+                    "{}",
+                    reply.body
+                );
+                refused += 1;
+            }
+            other => panic!("{other}: {}", reply.body),
+        }
+    }
+    assert_eq!(refused, 11, "Production and 19 more");
+    assert_eq!(count(&pool, "environments").await, 20);
 }
 
 #[sqlx::test]

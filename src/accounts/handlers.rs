@@ -9,7 +9,7 @@ use axum::{
     Extension, Form,
     body::Body,
     extract::{ConnectInfo, Query, State},
-    http::{HeaderValue, Request, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Request, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use leptos::prelude::provide_context;
@@ -42,11 +42,13 @@ pub struct SignInForm {
 
 type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 
-fn client_ip(peer: &Peer) -> IpAddr {
-    peer.as_ref().map_or(
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        |Extension(ConnectInfo(addr))| addr.ip(),
-    )
+/// The client's address (see [`crate::server::client`]); unspecified if unknown.
+fn client_ip(state: &AppState, peer: &Peer, headers: &HeaderMap) -> IpAddr {
+    let peer = peer.as_ref().map(|Extension(ConnectInfo(addr))| addr.ip());
+    state
+        .trusted_proxies
+        .client_address(peer, headers)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 /// `POST /sign-up`: creates the user, their organization and its "Production" environment in
@@ -116,6 +118,7 @@ pub async fn sign_in(
     State(state): State<AppState>,
     session: Session,
     peer: Peer,
+    headers: HeaderMap,
     Query(query): Query<NextQuery>,
     Form(form): Form<SignInForm>,
 ) -> Response {
@@ -135,7 +138,7 @@ pub async fn sign_in(
         feedback.error = Some(refused.into());
         return render(&state, &page, feedback, StatusCode::UNAUTHORIZED).await;
     };
-    let ip = client_ip(&peer);
+    let ip = client_ip(&state, &peer, &headers);
 
     let outcome = async {
         if let Err(wait) = throttle::reserve(&state.pool, &email, ip)

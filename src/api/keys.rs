@@ -26,9 +26,11 @@ use uuid::Uuid;
 use crate::secrets::crypto::{Keyring, OpenError};
 
 pub const CHANNEL: &str = "api_secrets_changed";
-/// Beyond this many environments with secrets, the cache of their keys starts over.
+/// At most this many environments with secrets are cached; beyond, the least recently used
+/// one makes room.
 const MAX_ENTRIES: usize = 10_000;
-/// Beyond this many ids without secrets (unknown ones included), their cache starts over.
+/// At most this many ids without secrets (unknown ones included); beyond, the oldest one
+/// makes room.
 pub const MAX_EMPTY_ENTRIES: usize = 10_000;
 /// At most this many cache misses query the database at once; the others wait their turn.
 pub const MAX_CONCURRENT_LOADS: usize = 4;
@@ -60,6 +62,17 @@ struct Entries {
     empty: HashMap<Uuid, (Keys, Instant)>,
 }
 
+/// When an entry was last of use: its keys' last verification (kept by the hot path anyway,
+/// see [`SecretKey::last_marked_ms`]), else its load. Eviction goes by this, so a full cache
+/// drops the entry nobody has used for longest, never everyone's.
+fn last_use(keys: &Keys, loaded: Instant, now: Instant, now_ms: i64) -> i64 {
+    let loaded_ms = now_ms
+        .saturating_sub(i64::try_from(now.duration_since(loaded).as_millis()).unwrap_or(i64::MAX));
+    keys.iter()
+        .map(|key| key.last_marked_ms.load(Ordering::Relaxed))
+        .fold(loaded_ms, i64::max)
+}
+
 impl Entries {
     /// The cached keys (none for an id without secrets), if still fresh.
     fn fresh(&self, environment_id: &Uuid, ttl: Duration) -> Option<&Keys> {
@@ -70,16 +83,24 @@ impl Entries {
         (loaded.elapsed() < ttl).then_some(keys)
     }
 
-    fn insert(&mut self, environment_id: Uuid, keys: Keys) {
+    fn insert(&mut self, environment_id: Uuid, keys: Keys, max_keys: usize, max_empty: usize) {
         let (map, other, max) = if keys.is_empty() {
-            (&mut self.empty, &mut self.keys, MAX_EMPTY_ENTRIES)
+            (&mut self.empty, &mut self.keys, max_empty)
         } else {
-            (&mut self.keys, &mut self.empty, MAX_ENTRIES)
+            (&mut self.keys, &mut self.empty, max_keys)
         };
-        if map.len() >= max {
-            map.clear();
-        }
         other.remove(&environment_id);
+        if map.len() >= max && !map.contains_key(&environment_id) {
+            // A scan, on a miss with a full cache only: cheaper than ordering every hit.
+            let (now, now_ms) = (Instant::now(), crate::api::now_ms());
+            let victim = map
+                .iter()
+                .min_by_key(|(_, (keys, loaded))| last_use(keys, *loaded, now, now_ms))
+                .map(|(id, _)| *id);
+            if let Some(victim) = victim {
+                map.remove(&victim);
+            }
+        }
         map.insert(environment_id, (keys, Instant::now()));
     }
 }
@@ -146,7 +167,7 @@ impl KeyCache {
             .into();
         let mut entries = self.write();
         if self.generation.load(Ordering::Acquire) == generation {
-            entries.insert(environment_id, keys.clone());
+            entries.insert(environment_id, keys.clone(), MAX_ENTRIES, MAX_EMPTY_ENTRIES);
         }
         Ok(keys)
     }
@@ -228,5 +249,51 @@ pub async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
         }
         cache.clear();
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(count: usize) -> Keys {
+        (0..count)
+            .map(|_| SecretKey {
+                id: Uuid::new_v4(),
+                key: super::super::signature::SigningKey::new(&[7; 32]),
+                last_marked_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            })
+            .collect::<Vec<_>>()
+            .into()
+    }
+
+    #[test]
+    fn a_full_cache_drops_the_least_recently_used_entry_not_everyone() {
+        let mut entries = Entries::default();
+        let (a, b, c, d) = (
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+        );
+        entries.insert(a, keys(1), 2, 2);
+        std::thread::sleep(Duration::from_millis(5));
+        entries.insert(b, keys(1), 2, 2);
+        std::thread::sleep(Duration::from_millis(5));
+        // `a` verifies a request now: `b` is the one nobody has used since.
+        entries.keys[&a].0[0]
+            .last_marked_ms
+            .store(crate::api::now_ms(), Ordering::Relaxed);
+        entries.insert(c, keys(2), 2, 2);
+        assert!(entries.keys.contains_key(&a) && entries.keys.contains_key(&c));
+        assert!(!entries.keys.contains_key(&b));
+        // Made-up ids fill their own map, oldest out first, and never touch the keys.
+        for _ in 0..5 {
+            entries.insert(Uuid::new_v4(), keys(0), 2, 2);
+        }
+        entries.insert(d, keys(0), 2, 2);
+        assert_eq!(entries.empty.len(), 2);
+        assert!(entries.empty.contains_key(&d));
+        assert_eq!(entries.keys.len(), 2);
     }
 }

@@ -195,12 +195,7 @@ fn parse_timestamp(timestamp: &str) -> Option<i64> {
 /// Verifies the signature against each of the environment's secrets (at most 3) and marks the
 /// one that matched as used.
 async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Response> {
-    // Straight from the system clock (no calendar arithmetic on this path).
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-        });
+    let now_ms = now_ms();
     let (parts, body) = request.into_parts();
     let (timestamp, signature) = check_headers(&parts.headers, now_ms, state.signature_tolerance)
         .map_err(IntoResponse::into_response)?;
@@ -310,6 +305,16 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
         secret_id,
         body,
     })
+}
+
+/// Milliseconds since the Unix epoch, straight from the system clock (no calendar arithmetic on
+/// the hot path).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
 }
 
 /// The environment's keys from the database (a cache miss). Boxed: the cold path's future stays

@@ -4,7 +4,7 @@
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use super::Environment;
+use super::{Environment, MAX_ENVIRONMENTS};
 
 pub async fn list(
     db: impl PgExecutor<'_>,
@@ -35,20 +35,50 @@ pub async fn get(
     .await
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("the organization has {MAX_ENVIRONMENTS} environments")]
+    LimitReached,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Adds an environment, unless the organization has [`MAX_ENVIRONMENTS`] already. Creations
+/// for one organization take its row's lock, so concurrent ones are counted one after another.
 pub async fn create(
-    db: impl PgExecutor<'_>,
+    pool: &sqlx::PgPool,
     organization_id: Uuid,
     name: &str,
-) -> Result<Environment, sqlx::Error> {
-    sqlx::query_as!(
+) -> Result<Environment, CreateError> {
+    let mut tx = pool.begin().await?;
+    // The lock first, the count in a statement of its own: a statement's snapshot is taken when
+    // it starts, so a count in the locking statement would miss what the lock waited for.
+    sqlx::query!(
+        "SELECT id FROM organizations WHERE id = $1 FOR UPDATE",
+        organization_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let count = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM environments WHERE organization_id = $1"#,
+        organization_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if count >= MAX_ENVIRONMENTS {
+        return Err(CreateError::LimitReached);
+    }
+    let environment = sqlx::query_as!(
         Environment,
         r#"INSERT INTO environments (organization_id, name) VALUES ($1, $2)
          RETURNING id, name"#,
         organization_id,
         name
     )
-    .fetch_one(db)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(environment)
 }
 
 pub async fn rename(

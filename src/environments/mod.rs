@@ -11,6 +11,9 @@ use uuid::Uuid;
 use crate::{accounts::Account, error::AppError};
 
 pub const NAME_MAX_CHARS: usize = 50;
+/// Environments per organization: each holds keys in every instance's cache and webhook
+/// deliveries, so one tenant's count is bounded.
+pub const MAX_ENVIRONMENTS: i64 = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -74,9 +77,15 @@ pub async fn create_environment(name: String) -> Result<Environment, AppError> {
     let member = crate::accounts::session::require_member()?;
     let name = parse_name(&name).map_err(|m| crate::server::fail(AppError::Invalid(m.into())))?;
     let state = crate::server::state::app_state()?;
-    db::create(&state.pool, member.organization_id, &name)
-        .await
-        .map_err(|e| db_error("creating an environment", e))
+    match db::create(&state.pool, member.organization_id, &name).await {
+        Ok(environment) => Ok(environment),
+        Err(db::CreateError::LimitReached) => {
+            Err(crate::server::fail(AppError::Conflict(format!(
+                "An organization can have at most {MAX_ENVIRONMENTS} environments. Rename one instead."
+            ))))
+        }
+        Err(db::CreateError::Db(e)) => Err(db_error("creating an environment", e)),
+    }
 }
 
 #[server(prefix = "/rpc", endpoint = "rename_environment")]

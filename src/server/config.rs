@@ -29,6 +29,8 @@ pub struct Config {
     pub usage_flush_interval: std::time::Duration,
     /// `PORTAL_WEBHOOK_*`: see [`crate::webhooks::target::Settings`].
     pub webhooks: crate::webhooks::target::Settings,
+    /// `PORTAL_TRUSTED_PROXIES` (default none): see [`super::client`].
+    pub trusted_proxies: super::client::TrustedProxies,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,7 +153,15 @@ impl Config {
                 expected: "a number of milliseconds above 0",
             });
         }
+        let trusted_proxies = super::client::TrustedProxies::parse(
+            &std::env::var("PORTAL_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .ok_or(ConfigError::Invalid {
+            name: "PORTAL_TRUSTED_PROXIES",
+            expected: "addresses or CIDRs (10.0.0.0/8), separated by commas",
+        })?;
         Ok(Config {
+            trusted_proxies,
             usage_flush_interval,
             webhooks,
             leptos_options,

@@ -1,6 +1,7 @@
 //! Everything that runs only on the server: configuration, start-up, HTTP plumbing.
 
 pub mod action_errors;
+pub mod client;
 pub mod config;
 pub mod csp;
 pub mod csrf;
@@ -56,6 +57,7 @@ pub async fn run() -> Result<(), StartupError> {
         usage: std::sync::Arc::default(),
         signature_tolerance: config.signature_tolerance,
         webhooks: std::sync::Arc::new(config.webhooks),
+        trusted_proxies: config.trusted_proxies,
     });
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone()));

@@ -28,6 +28,8 @@ pub struct Shared {
     pub signature_tolerance: std::time::Duration,
     /// Where webhooks may go, how long retries wait, the previous signer's grace period.
     pub webhooks: std::sync::Arc<crate::webhooks::target::Settings>,
+    /// Our own proxies, whose `X-Forwarded-For` says who the client is.
+    pub trusted_proxies: super::client::TrustedProxies,
 }
 
 impl AppState {

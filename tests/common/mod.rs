@@ -37,6 +37,7 @@ pub fn state(pool: PgPool) -> AppState {
             minute: std::time::Duration::from_millis(100),
             ..portal::webhooks::target::Settings::new(false)
         }),
+        trusted_proxies: Default::default(),
     })
 }
 
