@@ -446,3 +446,102 @@ mod tests {
         );
     }
 }
+
+/// Any change to what was signed fails: a property test over methods, paths, queries,
+/// timestamps, bodies and the boundaries between them (the signed string has no separators).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the server accepts, minus the lookups: a canonical timestamp within the window and
+    /// a matching signature.
+    fn accepted(
+        key: &signature::SigningKey,
+        request: &(String, String, String, Vec<u8>),
+        signature: &[u8; 32],
+        now_ms: i64,
+    ) -> bool {
+        let (method, path_and_query, timestamp, body) = request;
+        let in_window = parse_timestamp(timestamp).is_some_and(|at| (at - now_ms).abs() <= 300_000);
+        in_window && key.verify(method, path_and_query, timestamp, body, signature)
+    }
+
+    fn text(chars: &'static [u8], len: std::ops::Range<usize>) -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(chars), len)
+            .prop_map(|bytes| String::from_utf8(bytes).unwrap())
+    }
+
+    proptest! {
+        #[test]
+        fn any_change_to_a_signed_request_is_refused(
+            method in text(b"ACDEGHILOPRSTU", 3..8),
+            path in text(b"abcxyz019/-_.", 0..24),
+            query in text(b"abc019=&%", 0..24),
+            at in 1_000_000_000_000i64..9_999_999_999_999,
+            body in proptest::collection::vec(any::<u8>(), 0..64),
+            change in 0usize..8,
+            pick in any::<usize>(),
+            byte in any::<u8>(),
+        ) {
+            let key = signature::SigningKey::new(b"csk_property");
+            let path_and_query = if query.is_empty() { format!("/{path}") } else { format!("/{path}?{query}") };
+            let original = (method, path_and_query, at.to_string(), body);
+            let signature = signature::decode(&key.sign(&original.0, &original.1, &original.2, &original.3)).unwrap();
+            prop_assert!(accepted(&key, &original, &signature, at));
+
+            let (mut method, mut path_and_query, mut timestamp, mut body) = original.clone();
+            match change {
+                // Another method (the case of a method is not part of it).
+                0 => {
+                    let i = pick % method.len();
+                    let other = if method.as_bytes()[i] == b'Z' { "Y" } else { "Z" };
+                    method.replace_range(i..=i, other);
+                }
+                // Another path or query, one byte changed, added or removed.
+                1 => {
+                    let i = pick % path_and_query.len();
+                    let c = path_and_query.as_bytes()[i];
+                    let other = if c == b'q' { "r" } else { "q" };
+                    path_and_query.replace_range(i..=i, other);
+                }
+                2 => path_and_query.push(char::from(b'a' + byte % 26)),
+                3 => { path_and_query.pop(); }
+                // Another moment, or the same one spelled differently.
+                4 => timestamp = if byte % 2 == 0 { format!("0{timestamp}") } else { (at + 1 + i64::from(byte)).to_string() },
+                // Another body.
+                5 => {
+                    if body.is_empty() || byte % 3 == 0 {
+                        body.push(byte);
+                    } else {
+                        let i = pick % body.len();
+                        body[i] ^= 1 << (byte % 8);
+                    }
+                }
+                // The same bytes signed, split differently: `…?x=10` at `T` as `…?x=1` at `0T`.
+                6 => {
+                    path_and_query.push('0');
+                    let signature = signature::decode(&key.sign(&original.0, &path_and_query, &original.2, &original.3)).unwrap();
+                    path_and_query.pop();
+                    timestamp.insert(0, '0');
+                    let changed = (method, path_and_query, timestamp, body);
+                    prop_assert!(!accepted(&key, &changed, &signature, at), "{changed:?}");
+                    return Ok(());
+                }
+                // A byte moved across the path/timestamp boundary, either way.
+                _ => {
+                    if byte % 2 == 0 {
+                        let last = path_and_query.pop().unwrap();
+                        timestamp.insert(0, last);
+                    } else {
+                        let first = timestamp.remove(0);
+                        path_and_query.push(first);
+                    }
+                }
+            }
+            let changed = (method, path_and_query, timestamp, body);
+            prop_assume!(changed != original);
+            prop_assert!(!accepted(&key, &changed, &signature, at), "{original:?} -> {changed:?}");
+        }
+    }
+}
