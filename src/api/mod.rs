@@ -296,7 +296,11 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
             Ok(false) => return Err(Refusal::Replayed.into_response()),
             Err(e) => {
                 crate::server::internal_error("recording a signed request against replays", &e);
-                return Err(StatusCode::SERVICE_UNAVAILABLE.into_response());
+                let body = ErrorBody {
+                    error: "unavailable",
+                    message: "The request could not be recorded (our database is unreachable); nothing was changed. Sign it again and retry shortly.",
+                };
+                return Err((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
             }
         }
     }
