@@ -143,9 +143,41 @@ pg_stop() {
   pg_as_owner "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-# pg_url SOCKETDIR DBNAME
+# pg_url SOCKETDIR DBNAME [ROLE]
 pg_url() {
-  echo "postgres://postgres@localhost/$2?host=$1"
+  echo "postgres://${3:-postgres}@localhost/$2?host=$1"
+}
+
+# pg_setup_roles SOCKETDIR DBNAME: least privilege (README, "Database roles"). portal_owner
+# owns the database and everything in it and runs the migrations; portal_server, which the
+# server connects as, is granted rows only (by a migration). A database that an older version
+# of these scripts migrated as `postgres` has its objects handed to portal_owner.
+pg_setup_roles() {
+  psql -h "$1" -U postgres -d postgres -v ON_ERROR_STOP=1 -q >/dev/null <<SQL || die "cannot set up the database roles"
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'portal_owner') THEN CREATE ROLE portal_owner LOGIN; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'portal_server') THEN CREATE ROLE portal_server LOGIN; END IF;
+END \$\$;
+ALTER ROLE portal_server LOGIN;
+ALTER DATABASE "$2" OWNER TO portal_owner;
+SQL
+  psql -h "$1" -U postgres -d "$2" -v ON_ERROR_STOP=1 -q >/dev/null <<'SQL' || die "cannot hand the database's objects to portal_owner"
+DO $$ DECLARE stmt text; BEGIN
+  FOR stmt IN
+    SELECT format('ALTER SCHEMA %I OWNER TO portal_owner', nspname) FROM pg_namespace
+     WHERE nspname = 'tower_sessions' AND pg_get_userbyid(nspowner) = 'postgres'
+    UNION ALL
+    SELECT format('ALTER TABLE %I.%I OWNER TO portal_owner', n.nspname, c.relname)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname IN ('public', 'tower_sessions') AND c.relkind IN ('r', 'p')
+       AND pg_get_userbyid(c.relowner) = 'postgres'
+    UNION ALL
+    SELECT format('ALTER FUNCTION %s OWNER TO portal_owner', p.oid::regprocedure)
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) = 'postgres'
+  LOOP EXECUTE stmt; END LOOP;
+END $$;
+SQL
 }
 
 # pg_create_db SOCKETDIR DBNAME: creates the database unless it exists.

@@ -216,7 +216,7 @@ async fn repeated_failures_are_throttled_per_account_and_per_address(pool: PgPoo
     assert!(client.cookie.is_none());
     // From another address, for this account: still refused (the account is the key).
     let mut elsewhere = Client::new(pool.clone());
-    elsewhere.ip = [198, 51, 100, 9];
+    elsewhere.ip = [198, 51, 100, 9].into();
     assert_eq!(
         elsewhere.sign_in("ada@example.com", PASSWORD).await.status,
         StatusCode::TOO_MANY_REQUESTS
@@ -224,7 +224,7 @@ async fn repeated_failures_are_throttled_per_account_and_per_address(pool: PgPoo
 
     // Per address: 20 failures over many accounts block that address, for any account.
     let mut spray = Client::new(pool.clone());
-    spray.ip = [192, 0, 2, 1];
+    spray.ip = [192, 0, 2, 1].into();
     Client::new(pool.clone())
         .sign_up("bob@example.com", "Bobco")
         .await;
@@ -255,7 +255,7 @@ async fn concurrent_guesses_are_counted_before_any_password_is_checked(pool: PgP
         .await;
     let guesses = (0..60u8).map(|n| {
         let mut client = Client::with_state(state.clone());
-        client.ip = [198, 18, 0, n];
+        client.ip = [198, 18, 0, n].into();
         tokio::spawn(async move {
             client
                 .sign_in("ada@example.com", "wrong password!")
@@ -273,6 +273,67 @@ async fn concurrent_guesses_are_counted_before_any_password_is_checked(pool: PgP
     }
     assert_eq!(checked, 5, "at most the limit is checked");
     assert_eq!(count(&pool, "sign_in_failures").await, 5);
+}
+
+/// Sign-ups are throttled per address before any password is hashed: of 12 concurrent
+/// sign-ups from one address with a limit of 4, 4 create an account and the others get 429
+/// with Retry-After, nothing created; a taken email counts too (it cost a hash), an IPv6
+/// client is counted per /64, and other addresses are not affected.
+#[sqlx::test]
+async fn sign_ups_are_throttled_per_address_before_any_hash(pool: PgPool) {
+    let mut state = common::state(pool.clone());
+    state.make_mut().sign_ups_per_hour = 4;
+    let attempts = (0..12u8).map(|n| {
+        let mut client = Client::with_state(state.clone());
+        client.ip = [198, 51, 100, 9].into();
+        tokio::spawn(async move {
+            let reply = client
+                .sign_up(&format!("user{n}@example.com"), "Acme")
+                .await;
+            (reply.status, reply.headers, reply.body)
+        })
+    });
+    let mut created = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        let (status, headers, body) = attempt.await.unwrap();
+        match status {
+            StatusCode::SEE_OTHER => created += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+                assert!((3000..=3600).contains(&wait), "{wait}");
+                assert!(
+                    body.contains("Too many sign-ups from your network."),
+                    "{body}"
+                );
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(created, 4, "at most the limit is signed up");
+    assert_eq!(count(&pool, "users").await, 4);
+    assert_eq!(count(&pool, "organizations").await, 4);
+
+    // Another address signs up; an IPv6 /64 is one address whichever host in it asks.
+    let mut other = Client::with_state(state.clone());
+    other.ip = [198, 51, 100, 10].into();
+    assert_eq!(
+        other.sign_up("eve@example.com", "Eveco").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let mut ipv6 = Vec::new();
+    for host in 1..=5u16 {
+        let mut client = Client::with_state(state.clone());
+        client.ip = std::net::Ipv6Addr::new(0x2001, 0xdb8, 7, 7, host, 0, 0, 1).into();
+        // The same (taken) email each time: refused as taken, but each attempt counts.
+        ipv6.push(client.sign_up("eve@example.com", "Eveco").await.status);
+    }
+    assert_eq!(
+        ipv6,
+        [StatusCode::CONFLICT; 4]
+            .into_iter()
+            .chain([StatusCode::TOO_MANY_REQUESTS])
+            .collect::<Vec<_>>()
+    );
 }
 
 /// Behind our own proxy (`PORTAL_TRUSTED_PROXIES`), the address it forwards is the client's:
@@ -325,7 +386,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies(pool: PgPool) {
 
     // Not a proxy of ours: a new forwarded address per guess does not escape the count.
     let mut spoofer = Client::new(pool.clone());
-    spoofer.ip = [192, 0, 2, 50];
+    spoofer.ip = [192, 0, 2, 50].into();
     for n in 0..20 {
         let status = sign_in_via(
             &mut spoofer,

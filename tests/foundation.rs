@@ -373,3 +373,63 @@ async fn static_files_answer_200_whatever_other_requests_answer_meanwhile(pool: 
         "a static file answered something else than itself"
     );
 }
+
+/// Least privilege: the server's role (`portal_server`) changes rows, never the schema. The
+/// portal works through a pool of that role (sign-up, create, switch the signer, remove: the
+/// audit trail is written), while altering a table, dropping or disabling the audit trail's
+/// triggers, rewriting or deleting audit rows, creating a table and touching the migration
+/// history are all refused by Postgres. (The pool takes the role with `SET ROLE` on a
+/// superuser's connection, which a test may; `scripts/run` logs in as the role itself.)
+#[sqlx::test]
+async fn the_server_role_changes_rows_but_not_the_schema_or_the_audit_trail(pool: PgPool) {
+    use sqlx::Executor;
+    let server = PgPoolOptions::new()
+        .max_connections(5)
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                connection.execute("SET ROLE portal_server").await?;
+                Ok(())
+            })
+        })
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let mut client = common::Client::with_state(state(server.clone()));
+    let reply = client.sign_up("ada@example.com", "Acme").await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let env = common::environment_id(reply.location());
+    let first = common::created(&mut client, env).await;
+    let second = common::created(&mut client, env).await;
+    assert_eq!(
+        common::switch(&mut client, env, second.secret.id)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let phrase = portal::secrets::removal_phrase(&first.secret.masked);
+    let reply = common::remove(&mut client, env, first.secret.id, &phrase).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let audited = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(audited().await, 4);
+
+    for statement in [
+        "ALTER TABLE api_secrets ADD COLUMN stolen text",
+        "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+        "DROP TRIGGER audit_events_append_only ON audit_events",
+        "DELETE FROM audit_events",
+        "UPDATE audit_events SET actor_email = 'someone@else.test'",
+        "TRUNCATE audit_events",
+        "CREATE TABLE exfiltration (data text)",
+        "DELETE FROM _sqlx_migrations",
+    ] {
+        let error = server.execute(statement).await.unwrap_err();
+        let code = error.as_database_error().and_then(|e| e.code());
+        assert_eq!(code.as_deref(), Some("42501"), "{statement}: {error}");
+    }
+    assert_eq!(audited().await, 4, "the audit trail is whole");
+}

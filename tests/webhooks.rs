@@ -293,6 +293,79 @@ async fn a_receiver_that_never_answers_does_not_hold_up_the_others(pool: PgPool)
     worker.abort();
 }
 
+/// One customer's backlog to a receiver that hangs takes at most its organization's share of
+/// the slots: with 100 of its deliveries due (more than an instance's 64 slots), another
+/// customer's ping is still delivered within seconds, and the first never has more than
+/// `MAX_IN_FLIGHT_PER_ORGANIZATION` attempts under way.
+#[sqlx::test]
+async fn one_customers_hanging_receiver_does_not_starve_the_others(pool: PgPool) {
+    use portal::webhooks::delivery::MAX_IN_FLIGHT_PER_ORGANIZATION;
+    let state = common::state(pool.clone());
+    let (mut flooder, env, _) = customer(state.clone(), 1).await;
+    let stuck = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stuck_url = format!("http://{}/stuck", stuck.local_addr().unwrap());
+    let held = Arc::new(Mutex::new(Vec::new()));
+    tokio::spawn({
+        let held = held.clone();
+        async move {
+            while let Ok((socket, _)) = stuck.accept().await {
+                held.lock().unwrap().push(socket);
+            }
+        }
+    });
+    let reply = add_webhook(&mut flooder, env, &stuck_url, "0", "1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (environment_id, webhook_id, event, payload, next_attempt_at)
+         SELECT environment_id, webhook_id, event, payload, now() - interval '1 minute'
+           FROM webhook_deliveries, generate_series(1, 99)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let mut other = Client::with_state(state.clone());
+    let reply = other.sign_up("bob@example.com", "Bobco").await;
+    let other_env = common::environment_id(reply.location());
+    common::created(&mut other, other_env).await;
+    let receiver = Receiver::start(0, StatusCode::OK).await;
+
+    let worker = spawn_worker(&state);
+    let in_flight = || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM webhook_deliveries WHERE attempt_started_at IS NOT NULL",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        n
+    };
+    eventually("the flooder's share is under way", || async {
+        in_flight().await == MAX_IN_FLIGHT_PER_ORGANIZATION
+    })
+    .await;
+    // Added while the flooder's attempts hang: delivered within seconds.
+    let reply = add_webhook(&mut other, other_env, &receiver.url, "0", "1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while receiver.seen().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the other customer's ping waited for the flooder's"
+        );
+        assert!(in_flight().await <= MAX_IN_FLIGHT_PER_ORGANIZATION + 1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(in_flight().await, MAX_IN_FLIGHT_PER_ORGANIZATION);
+    let share = usize::try_from(MAX_IN_FLIGHT_PER_ORGANIZATION).unwrap();
+    eventually("the hanging receiver holds the flooder's share", || async {
+        held.lock().unwrap().len() == share
+    })
+    .await;
+    assert_eq!(held.lock().unwrap().len(), share, "and no more");
+    worker.abort();
+}
+
 #[sqlx::test]
 async fn events_follow_the_secrets_and_a_switch_carries_both_signatures(pool: PgPool) {
     let state = common::state(pool.clone());
@@ -590,7 +663,9 @@ async fn the_rest_api_adds_lists_and_removes_webhooks_under_the_rules(pool: PgPo
             deliveries[0]["status"].as_str().unwrap().to_owned(),
         )
     };
-    let claimed = db::claim(&pool, 10, Duration::from_secs(30)).await.unwrap();
+    let claimed = db::claim(&pool, 10, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(in_progress().await, (true, "pending".to_owned()));
     let retry = db::Outcome::Retry {
@@ -604,7 +679,7 @@ async fn the_rest_api_adds_lists_and_removes_webhooks_under_the_rules(pool: PgPo
         .execute(&pool)
         .await
         .unwrap();
-    let claimed = db::claim(&pool, 10, Duration::from_millis(1))
+    let claimed = db::claim(&pool, 10, 10, Duration::from_millis(1))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -712,7 +787,7 @@ async fn finished_deliveries_are_deleted_after_their_retention(pool: PgPool) {
 async fn signed_call(client: &Client, secret: &str, method: &str, uri: &str, body: &str) -> Reply {
     let mut api = client.clone();
     api.cookie = None;
-    api.ip = [198, 51, 100, 20]; // the customer's backend
+    api.ip = [198, 51, 100, 20].into(); // the customer's backend
     let timestamp = chrono::Utc::now().timestamp_millis().to_string();
     let signature =
         portal::api::signature::sign(secret.as_bytes(), method, uri, &timestamp, body.as_bytes());

@@ -56,6 +56,8 @@ fn client_ip(state: &AppState, peer: &Peer, headers: &HeaderMap) -> IpAddr {
 pub async fn sign_up(
     State(state): State<AppState>,
     session: Session,
+    peer: Peer,
+    headers: HeaderMap,
     Form(form): Form<SignUpForm>,
 ) -> Response {
     let mut feedback = FormFeedback {
@@ -80,7 +82,14 @@ pub async fn sign_up(
             .await;
         }
     };
+    let ip = client_ip(&state, &peer, &headers);
     let outcome = async {
+        if let Err(wait) = throttle::reserve_sign_up(&state.pool, ip, state.sign_ups_per_hour)
+            .await
+            .map_err(internal)?
+        {
+            return Ok(Err(wait));
+        }
         let hash = password::hash(form.password)
             .await
             .map_err(password_error)?;
@@ -88,25 +97,35 @@ pub async fn sign_up(
         let account = db::create_account(&mut tx, &email, &hash, &organization_name).await;
         let account = match account {
             Ok(account) => account,
-            Err(db::SignUpError::EmailTaken) => return Ok(None),
+            Err(db::SignUpError::EmailTaken) => return Ok(Ok(None)),
             Err(db::SignUpError::Db(e)) => return Err(internal(e)),
         };
         tx.commit().await.map_err(internal)?;
         session::sign_in(&session, account.user_id)
             .await
             .map_err(internal)?;
-        Ok(Some(account))
+        Ok(Ok(Some(account)))
     };
     match outcome.await {
-        Ok(Some(account)) => Redirect::to(&format!(
+        Ok(Ok(Some(account))) => Redirect::to(&format!(
             "/environments/{}/api-secrets",
             account.environment_id
         ))
         .into_response(),
-        Ok(None) => {
+        Ok(Ok(None)) => {
             feedback.error =
                 Some("An account with this email address already exists. Sign in instead.".into());
             render(&state, "/sign-up", feedback, StatusCode::CONFLICT).await
+        }
+        Ok(Err(wait)) => {
+            too_many(
+                &state,
+                "/sign-up",
+                feedback,
+                wait,
+                "Too many sign-ups from your network.",
+            )
+            .await
         }
         Err(response) => response,
     }
@@ -174,19 +193,7 @@ pub async fn sign_in(
             feedback.error = Some(refused.into());
             render(&state, &page, feedback, StatusCode::UNAUTHORIZED).await
         }
-        Ok(Err(throttle::RetryAfter(wait))) => {
-            let minutes = wait.as_secs().div_ceil(60);
-            feedback.error = Some(format!(
-                "Too many failed sign-ins. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            ));
-            let mut response = render(&state, &page, feedback, StatusCode::TOO_MANY_REQUESTS).await;
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(wait.as_secs().max(1)),
-            );
-            response
-        }
+        Ok(Err(wait)) => too_many(&state, &page, feedback, wait, "Too many failed sign-ins.").await,
         Err(response) => response,
     }
 }
@@ -233,6 +240,28 @@ pub async fn switch_environment(
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => internal(e),
     }
+}
+
+/// The throttle's refusal: the page again with `what` and when to try again, 429 and
+/// Retry-After.
+async fn too_many(
+    state: &AppState,
+    page: &str,
+    mut feedback: FormFeedback,
+    throttle::RetryAfter(wait): throttle::RetryAfter,
+    what: &str,
+) -> Response {
+    let minutes = wait.as_secs().div_ceil(60);
+    feedback.error = Some(format!(
+        "{what} Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    ));
+    let mut response = render(state, page, feedback, StatusCode::TOO_MANY_REQUESTS).await;
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(wait.as_secs().max(1)),
+    );
+    response
 }
 
 /// All password checks were busy for too long (a flood): try again shortly.

@@ -1,7 +1,8 @@
-//! Sign-in throttling: after too many failed sign-ins for one account or from one address
-//! within the window, further attempts are refused (429, Retry-After) before any password is
-//! checked. Attempts are rows in Postgres, so every server instance sees the same counts, and an
-//! attempt is counted before its password is checked.
+//! Sign-in and sign-up throttling. After too many failed sign-ins for one account or from one
+//! address within the window, or too many sign-ups from one address, further attempts are
+//! refused (429, Retry-After) before any password is hashed or checked. Attempts are rows in
+//! Postgres, so every server instance sees the same counts, and an attempt is counted before its
+//! password is checked.
 
 use std::net::IpAddr;
 
@@ -13,6 +14,11 @@ use super::Email;
 pub const WINDOW: Duration = Duration::minutes(15);
 pub const MAX_FAILURES_PER_ACCOUNT: i32 = 5;
 pub const MAX_FAILURES_PER_IP: i32 = 20;
+/// Sign-ups are counted per address over an hour (the limit is a setting:
+/// `PORTAL_SIGN_UPS_PER_HOUR`). A team's colleagues join by invitation, not by signing up, so
+/// a few an hour is plenty for any one network.
+pub const SIGN_UP_WINDOW: Duration = Duration::hours(1);
+pub const DEFAULT_SIGN_UPS_PER_HOUR: i32 = 10;
 
 /// Refused until this long from now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,18 +70,8 @@ pub async fn reserve(
     )
     .fetch_one(&mut *tx)
     .await?;
-    let until = [row.account_blocker, row.ip_blocker]
-        .into_iter()
-        .flatten()
-        .map(|failed_at: DateTime<Utc>| failed_at + WINDOW)
-        .max();
-    if let Some(until) = until {
-        return Ok(Err(RetryAfter(
-            (until - Utc::now())
-                .to_std()
-                .unwrap_or_default()
-                .max(std::time::Duration::from_secs(1)),
-        )));
+    if let Some(wait) = retry_after([row.account_blocker, row.ip_blocker], WINDOW) {
+        return Ok(Err(wait));
     }
     sqlx::query!(
         "INSERT INTO sign_in_failures (email, ip) VALUES ($1, $2)",
@@ -86,6 +82,57 @@ pub async fn reserve(
     .await?;
     tx.commit().await?;
     Ok(Ok(Reserved))
+}
+
+/// Counts a sign-up attempt from this address, or `Err(RetryAfter)` when `limit` attempts
+/// were made from it within the hour. Under the address's lock, like [`reserve`]: concurrent
+/// sign-ups are counted one after the other. Every attempt counts (a taken address too): each
+/// one costs a password hash.
+pub async fn reserve_sign_up(
+    pool: &sqlx::PgPool,
+    ip: IpAddr,
+    limit: i32,
+) -> Result<Result<Reserved, RetryAfter>, sqlx::Error> {
+    let address = address_key(ip);
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('sign-up address ' || $1, 0))",
+        address,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let blocker = sqlx::query_scalar!(
+        r#"SELECT attempted_at AS "attempted_at: DateTime<Utc>" FROM sign_up_attempts
+            WHERE ip = $1 AND attempted_at > now() - make_interval(secs => $2)
+            ORDER BY attempted_at DESC OFFSET $3 - 1 LIMIT 1"#,
+        address,
+        SIGN_UP_WINDOW.num_seconds() as f64,
+        limit.max(1),
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(wait) = retry_after([blocker], SIGN_UP_WINDOW) {
+        return Ok(Err(wait));
+    }
+    sqlx::query!("INSERT INTO sign_up_attempts (ip) VALUES ($1)", address)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(Reserved))
+}
+
+/// How long until the latest of these attempts leaves the window (at least a second), if any.
+fn retry_after(
+    blockers: impl IntoIterator<Item = Option<DateTime<Utc>>>,
+    window: Duration,
+) -> Option<RetryAfter> {
+    let until = blockers.into_iter().flatten().max()? + window;
+    Some(RetryAfter(
+        (until - Utc::now())
+            .to_std()
+            .unwrap_or_default()
+            .max(std::time::Duration::from_secs(1)),
+    ))
 }
 
 /// What an address is counted as: an IPv4 address, or an IPv6 client's /64 (one subscriber's
@@ -115,13 +162,19 @@ pub async fn clear_account(db: impl PgExecutor<'_>, email: &Email) -> Result<(),
     .map(|_| ())
 }
 
-/// Deletes failures that no longer count.
-pub async fn prune(db: impl PgExecutor<'_>) -> Result<(), sqlx::Error> {
+/// Deletes failures and sign-up attempts that no longer count.
+pub async fn prune(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "DELETE FROM sign_in_failures WHERE failed_at < now() - make_interval(secs => $1)",
         WINDOW.num_seconds() as f64
     )
-    .execute(db)
+    .execute(pool)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM sign_up_attempts WHERE attempted_at < now() - make_interval(secs => $1)",
+        SIGN_UP_WINDOW.num_seconds() as f64
+    )
+    .execute(pool)
     .await
     .map(|_| ())
 }

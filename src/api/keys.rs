@@ -9,6 +9,8 @@
 //! timestamp with a made-up signature. So ids without secrets are remembered apart from the real
 //! keys (a flood of made-up ids cannot evict them), and at most [`MAX_CONCURRENT_LOADS`] loads
 //! query the database at once (such a flood cannot take the pool's connections from the portal).
+//! A request waits at most [`MAX_LOAD_WAIT`] for its turn (then it is told to retry: 503), and
+//! the webhook worker loads through a permit of its own, so such a flood delays no delivery.
 
 use std::{
     collections::HashMap,
@@ -32,8 +34,11 @@ const MAX_ENTRIES: usize = 10_000;
 /// At most this many ids without secrets (unknown ones included); beyond, the oldest one
 /// makes room.
 pub const MAX_EMPTY_ENTRIES: usize = 10_000;
-/// At most this many cache misses query the database at once; the others wait their turn.
+/// At most this many requests' cache misses query the database at once; the others wait their
+/// turn, for at most [`MAX_LOAD_WAIT`].
 pub const MAX_CONCURRENT_LOADS: usize = 4;
+/// A load takes a millisecond or two: a request that waited this long is behind a flood.
+pub const MAX_LOAD_WAIT: Duration = Duration::from_secs(1);
 
 /// One API secret, decrypted and keyed for HMAC (wiped when dropped).
 pub struct SecretKey {
@@ -48,7 +53,10 @@ pub type Keys = Arc<[SecretKey]>;
 
 pub struct KeyCache {
     entries: RwLock<Entries>,
+    /// Requests' loads.
     loads: Semaphore,
+    /// The webhook worker's loads (one at a time, apart from requests').
+    delivery_loads: Semaphore,
     /// Bumped by every invalidation: a load that started before one is not cached.
     generation: AtomicU64,
     ttl: Duration,
@@ -111,6 +119,9 @@ pub enum KeyError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Open(#[from] OpenError),
+    /// Every load permit stayed taken for [`MAX_LOAD_WAIT`].
+    #[error("too many API secret loads under way")]
+    Busy,
 }
 
 impl KeyCache {
@@ -118,12 +129,14 @@ impl KeyCache {
         KeyCache {
             entries: RwLock::default(),
             loads: Semaphore::new(MAX_CONCURRENT_LOADS),
+            delivery_loads: Semaphore::new(1),
             generation: AtomicU64::new(0),
             ttl,
         }
     }
 
-    /// The environment's secrets (none for an unknown environment).
+    /// The environment's secrets (none for an unknown environment), for a request: `Busy` if
+    /// no load permit frees up within [`MAX_LOAD_WAIT`].
     pub async fn keys(
         &self,
         pool: &PgPool,
@@ -133,8 +146,36 @@ impl KeyCache {
         if let Some(keys) = self.cached(environment_id) {
             return Ok(keys);
         }
-        // Never closed, so this waits for a permit and gets one.
-        let _permit = self.loads.acquire().await;
+        let Ok(permit) = tokio::time::timeout(MAX_LOAD_WAIT, self.loads.acquire()).await else {
+            return Err(KeyError::Busy);
+        };
+        self.load(permit, pool, keyring, environment_id).await
+    }
+
+    /// The environment's secrets, for signing a webhook: through the worker's own permit, so
+    /// requests' loads never hold up a delivery.
+    pub async fn keys_for_delivery(
+        &self,
+        pool: &PgPool,
+        keyring: &Keyring,
+        environment_id: Uuid,
+    ) -> Result<Keys, KeyError> {
+        if let Some(keys) = self.cached(environment_id) {
+            return Ok(keys);
+        }
+        let permit = self.delivery_loads.acquire().await;
+        self.load(permit, pool, keyring, environment_id).await
+    }
+
+    /// Loads the keys while `_permit` is held (`Err` only if its semaphore were closed, which
+    /// these never are).
+    async fn load(
+        &self,
+        _permit: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
+        pool: &PgPool,
+        keyring: &Keyring,
+        environment_id: Uuid,
+    ) -> Result<Keys, KeyError> {
         // Whoever held the permit before may have just loaded these.
         if let Some(keys) = self.cached(environment_id) {
             return Ok(keys);

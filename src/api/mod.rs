@@ -296,11 +296,9 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
             Ok(false) => return Err(Refusal::Replayed.into_response()),
             Err(e) => {
                 crate::server::internal_error("recording a signed request against replays", &e);
-                let body = ErrorBody {
-                    error: "unavailable",
-                    message: "The request could not be recorded (our database is unreachable); nothing was changed. Sign it again and retry shortly.",
-                };
-                return Err((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response());
+                return Err(unavailable(
+                    "The request could not be recorded (our database is unreachable); nothing was changed. Sign it again and retry shortly.",
+                ));
             }
         }
     }
@@ -326,10 +324,29 @@ pub fn now_ms() -> i64 {
 async fn load_keys(state: &AppState, environment_id: Uuid) -> Result<keys::Keys, Response> {
     Box::pin(state.keys.keys(&state.pool, &state.keyring, environment_id))
         .await
-        .map_err(|e| {
-            crate::server::internal_error("loading API secrets to verify a request", &e);
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        .map_err(|e| match e {
+            keys::KeyError::Busy => unavailable(
+                "Too many requests are waiting for their API secrets to be loaded; nothing was changed. Retry shortly.",
+            ),
+            e => {
+                crate::server::internal_error("loading API secrets to verify a request", &e);
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
         })
+}
+
+/// 503 with Retry-After and `message` in words: nothing was done, and retrying soon may work.
+fn unavailable(message: &'static str) -> Response {
+    let body = ErrorBody {
+        error: "unavailable",
+        message,
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, "1")],
+        Json(body),
+    )
+        .into_response()
 }
 
 #[derive(Serialize)]

@@ -17,6 +17,9 @@ pub struct Config {
     /// Parsed from `DATABASE_URL`; never logged (it may hold a password).
     pub database: PgConnectOptions,
     pub database_max_connections: u32,
+    /// `DATABASE_MIGRATION_URL`: the schema owner's connection, for migrations only (the server
+    /// itself then connects as a role that cannot change the schema); never logged.
+    pub migration_database: Option<PgConnectOptions>,
     /// `PORTAL_SECURE_COOKIES`; defaults to true in PROD, false in DEV (plain http on loopback).
     pub secure_cookies: bool,
     /// The master keys that seal API secrets (`PORTAL_SECRETS_KEYS` or `PORTAL_SECRETS_KEY_FILE`).
@@ -31,6 +34,8 @@ pub struct Config {
     pub webhooks: crate::webhooks::target::Settings,
     /// `PORTAL_TRUSTED_PROXIES` (default none): see [`super::client`].
     pub trusted_proxies: super::client::TrustedProxies,
+    /// `PORTAL_SIGN_UPS_PER_HOUR` (default 10): sign-ups accepted per client address per hour.
+    pub sign_ups_per_hour: i32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +98,17 @@ impl Config {
         // The parse error could quote the URL, password included: do not pass it on.
         let database =
             PgConnectOptions::from_str(&url).map_err(|_| ConfigError::InvalidDatabaseUrl)?;
+        let migration_database = match std::env::var("DATABASE_MIGRATION_URL") {
+            Ok(url) => {
+                Some(
+                    PgConnectOptions::from_str(&url).map_err(|_| ConfigError::Invalid {
+                        name: "DATABASE_MIGRATION_URL",
+                        expected: "a valid PostgreSQL URL",
+                    })?,
+                )
+            }
+            Err(_) => None,
+        };
         let database_max_connections =
             parse_env("DATABASE_MAX_CONNECTIONS", 10, "a number from 1 to 1000")?;
         if !(1..=1000).contains(&database_max_connections) {
@@ -160,12 +176,25 @@ impl Config {
             name: "PORTAL_TRUSTED_PROXIES",
             expected: "addresses or CIDRs (10.0.0.0/8), separated by commas",
         })?;
+        let sign_ups_per_hour = parse_env(
+            "PORTAL_SIGN_UPS_PER_HOUR",
+            crate::accounts::throttle::DEFAULT_SIGN_UPS_PER_HOUR,
+            "a number from 1 to 1000000",
+        )?;
+        if !(1..=1_000_000).contains(&sign_ups_per_hour) {
+            return Err(ConfigError::Invalid {
+                name: "PORTAL_SIGN_UPS_PER_HOUR",
+                expected: "a number from 1 to 1000000",
+            });
+        }
         Ok(Config {
+            sign_ups_per_hour,
             trusted_proxies,
             usage_flush_interval,
             webhooks,
             leptos_options,
             database,
+            migration_database,
             database_max_connections,
             secure_cookies,
             keyring,

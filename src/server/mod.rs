@@ -44,7 +44,7 @@ pub async fn run() -> Result<(), StartupError> {
     let config = Config::from_env()?;
 
     let pool = connect(&config).await?;
-    sqlx::migrate!().run(&pool).await?;
+    migrate(&config, &pool).await?;
     tracing::info!("database schema is up to date");
 
     let addr = config.leptos_options.site_addr;
@@ -58,6 +58,7 @@ pub async fn run() -> Result<(), StartupError> {
         signature_tolerance: config.signature_tolerance,
         webhooks: std::sync::Arc::new(config.webhooks),
         trusted_proxies: config.trusted_proxies,
+        sign_ups_per_hour: config.sign_ups_per_hour,
     });
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone()));
@@ -149,6 +150,23 @@ async fn connect(config: &Config) -> Result<sqlx::PgPool, StartupError> {
         .connect_with(config.database.clone())
         .await
         .map_err(StartupError::Database)
+}
+
+/// Runs the migrations as the schema's owner (`DATABASE_MIGRATION_URL`, one connection for as
+/// long as they take) when one is configured, else through the server's own pool (whose role
+/// then owns the schema).
+async fn migrate(config: &Config, pool: &sqlx::PgPool) -> Result<(), StartupError> {
+    use sqlx::Connection;
+    match &config.migration_database {
+        Some(owner) => {
+            let mut owner = sqlx::PgConnection::connect_with(owner)
+                .await
+                .map_err(StartupError::Database)?;
+            sqlx::migrate!().run(&mut owner).await?;
+            owner.close().await.map_err(StartupError::Database)
+        }
+        None => Ok(sqlx::migrate!().run(pool).await?),
+    }
 }
 
 async fn shutdown_signal() {

@@ -30,6 +30,8 @@ pub struct Shared {
     pub webhooks: std::sync::Arc<crate::webhooks::target::Settings>,
     /// Our own proxies, whose `X-Forwarded-For` says who the client is.
     pub trusted_proxies: super::client::TrustedProxies,
+    /// Sign-ups accepted from one address (or IPv6 /64) per hour.
+    pub sign_ups_per_hour: i32,
 }
 
 impl AppState {

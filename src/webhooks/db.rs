@@ -359,20 +359,58 @@ pub struct Claimed {
 
 /// Claims up to `limit` due deliveries (rows other workers hold are skipped) and moves each a
 /// `lease` ahead: if this worker dies mid-attempt, another retries it when the lease ends.
+///
+/// An organization has at most `per_organization` attempts in flight, across all instances
+/// (claims take turns under an advisory lock, so the count they see is exact): one customer's
+/// backlog to a receiver that hangs cannot take every slot, and the others' deliveries go on.
 pub async fn claim(
     pool: &PgPool,
     limit: i64,
+    per_organization: i64,
     lease: std::time::Duration,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-    sqlx::query_as!(
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended('webhook delivery claims', 0))")
+        .fetch_one(&mut *tx)
+        .await?;
+    let claimed = sqlx::query_as!(
         Claimed,
-        r#"WITH due AS (
-               SELECT id FROM webhook_deliveries
-                WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()
-                ORDER BY next_attempt_at
+        r#"WITH RECURSIVE
+           -- The environments with pending deliveries, one index probe each.
+           waiting (environment_id) AS (
+               (SELECT environment_id FROM webhook_deliveries
+                 WHERE status = 'pending' ORDER BY environment_id LIMIT 1)
+               UNION ALL
+               SELECT (SELECT d.environment_id FROM webhook_deliveries d
+                        WHERE d.status = 'pending' AND d.environment_id > w.environment_id
+                        ORDER BY d.environment_id LIMIT 1)
+                 FROM waiting w WHERE w.environment_id IS NOT NULL),
+           in_flight AS (
+               SELECT e.organization_id, count(*) AS n
+                 FROM webhook_deliveries d JOIN environments e ON e.id = d.environment_id
+                WHERE d.attempt_started_at IS NOT NULL AND d.next_attempt_at > clock_timestamp()
+                GROUP BY e.organization_id),
+           candidates AS (
+               SELECT c.id, c.next_attempt_at, e.organization_id
+                 FROM waiting w
+                 JOIN environments e ON e.id = w.environment_id
+                 CROSS JOIN LATERAL (
+                     SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+                      WHERE d.environment_id = w.environment_id AND d.status = 'pending'
+                        AND d.next_attempt_at <= clock_timestamp()
+                      ORDER BY d.next_attempt_at LIMIT $3) c),
+           ranked AS (
+               SELECT c.id, c.next_attempt_at,
+                      row_number() OVER (PARTITION BY c.organization_id ORDER BY c.next_attempt_at)
+                        + coalesce(f.n, 0) AS slot
+                 FROM candidates c LEFT JOIN in_flight f USING (organization_id)),
+           due AS (
+               SELECT d.id FROM webhook_deliveries d JOIN ranked r ON r.id = d.id
+                WHERE r.slot <= $3
+                ORDER BY r.next_attempt_at
                 LIMIT $1
-                  FOR UPDATE SKIP LOCKED)
+                  FOR UPDATE OF d SKIP LOCKED)
            UPDATE webhook_deliveries d
               SET attempts = d.attempts + 1,
                   attempt_started_at = clock_timestamp(),
@@ -382,10 +420,13 @@ pub async fn claim(
         RETURNING d.id, d.environment_id, d.event, d.payload, d.attempts, w.url, w.max_retries,
                   w.retry_interval_minutes"#,
         limit,
-        lease_ms as f64
+        lease_ms as f64,
+        per_organization
     )
-    .fetch_all(pool)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(claimed)
 }
 
 /// How an attempt ended.

@@ -24,6 +24,9 @@ pub const DELIVERY_HEADER: &str = "x-cs-delivery";
 const BATCH: i64 = 16;
 /// How many attempts one instance has under way at most.
 const MAX_IN_FLIGHT: usize = 64;
+/// How many attempts one organization has under way at most, on all instances together: a
+/// customer whose receiver hangs holds this many slots, never all of them.
+pub const MAX_IN_FLIGHT_PER_ORGANIZATION: i64 = 8;
 /// How often the outbox is polled when there is nothing to do.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -75,7 +78,14 @@ impl Worker {
                 return;
             }
             let free = i64::try_from(slots.available_permits()).map_or(BATCH, |n| n.min(BATCH));
-            let claimed = match db::claim(&self.pool, free, self.lease()).await {
+            let claimed = match db::claim(
+                &self.pool,
+                free,
+                MAX_IN_FLIGHT_PER_ORGANIZATION,
+                self.lease(),
+            )
+            .await
+            {
                 Ok(claimed) => claimed,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook delivery: claiming failed");
@@ -162,7 +172,7 @@ impl Worker {
         };
         let keys = self
             .keys
-            .keys(&self.pool, &self.keyring, delivery.environment_id)
+            .keys_for_delivery(&self.pool, &self.keyring, delivery.environment_id)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "webhook delivery: loading keys failed");

@@ -38,6 +38,8 @@ pub fn state(pool: PgPool) -> AppState {
             ..portal::webhooks::target::Settings::new(false)
         }),
         trusted_proxies: Default::default(),
+        // Tests sign up many customers from one address; the throttle's own test lowers it.
+        sign_ups_per_hour: 1000,
     })
 }
 
@@ -45,7 +47,7 @@ pub fn state(pool: PgPool) -> AppState {
 pub struct Client {
     app: Router,
     pub cookie: Option<String>,
-    pub ip: [u8; 4],
+    pub ip: std::net::IpAddr,
 }
 
 pub struct Reply {
@@ -71,7 +73,7 @@ impl Client {
         Client {
             app: router(state),
             cookie: None,
-            ip: [203, 0, 113, 7],
+            ip: [203, 0, 113, 7].into(),
         }
     }
 
