@@ -148,7 +148,7 @@ pg_url() {
   echo "postgres://${3:-postgres}@localhost/$2?host=$1"
 }
 
-# pg_setup_roles SOCKETDIR DBNAME: least privilege (README, "Database roles"). portal_owner
+# pg_setup_roles SOCKETDIR DBNAME: least privilege (docs/operations.md, "Database roles"). portal_owner
 # owns the database and everything in it and runs the migrations; portal_server, which the
 # server connects as, is granted rows only (by a migration). A database that an older version
 # of these scripts migrated as `postgres` has its objects handed to portal_owner.

@@ -18,7 +18,7 @@ use crate::{
     error::AppError,
     secrets::views::ApiSecretsPage,
     status::StatusPage,
-    ui::PageTitle,
+    ui::NotFound,
     webhooks::views::WebhooksPage,
 };
 
@@ -140,20 +140,5 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                 })}
             </Transition>
         </header>
-    }
-}
-
-#[component]
-pub fn NotFound() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::NOT_FOUND);
-    }
-    view! {
-        <PageTitle text="Page not found · Customer Portal" />
-        <h1>"Page not found"</h1>
-        <p>
-            <a href="/" rel="external">"Go to the portal's home"</a>
-        </p>
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     accounts::db::Member,
-    server::{
+    platform::{
         client::{self, TrustedProxies},
         state::AppState,
     },

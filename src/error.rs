@@ -63,6 +63,78 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// Sets the HTTP status of the server function's (or page's) response to the error's, and
+/// returns the error: `Err(fail(AppError::NotFound))`. A plain HTML form post (no JavaScript)
+/// keeps the redirect back to its page that Leptos answers it with.
+#[cfg(feature = "ssr")]
+pub fn fail(error: AppError) -> AppError {
+    use leptos::prelude::use_context;
+    let html_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts.method == axum::http::Method::POST
+            && parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+    });
+    if !html_form_post
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = axum::http::StatusCode::from_u16(error.status_code())
+    {
+        response.set_status(status);
+    }
+    error
+}
+
+/// Logs an unexpected error with its whole cause chain and returns the generic error the
+/// customer sees. `doing` says what failed, e.g. "reading the system status".
+#[cfg(feature = "ssr")]
+pub fn internal_error(doing: &str, error: &(dyn std::error::Error + 'static)) -> AppError {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "{doing} failed");
+    fail(AppError::Internal)
+}
+
+/// What a customer is told when the database refuses a change by one of these constraints: the
+/// one place constraint names become errors (each of them is an expected outcome).
+#[cfg(feature = "ssr")]
+const CONSTRAINTS: &[(&str, &str)] = &[(
+    "environments_name_key",
+    "An environment with this name already exists.",
+)];
+
+/// A database error: a refusal by a known constraint is the customer's to fix (its message);
+/// anything else is logged with its cause and answered as [`AppError::Internal`].
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        let constraint = error.as_database_error().and_then(|e| e.constraint());
+        match CONSTRAINTS
+            .iter()
+            .find(|(name, _)| Some(*name) == constraint)
+        {
+            Some((_, message)) => fail(AppError::Invalid((*message).into())),
+            None => internal_error("a database query", &error),
+        }
+    }
+}
+
+/// A plain handler's error (not a server function's): its status and its message as text.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.status_code())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, self.to_string()).into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod app;
 pub mod environments;
 pub mod error;
+pub mod events;
 pub mod secrets;
 pub mod status;
 pub mod ui;
@@ -17,7 +18,12 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod audit;
 #[cfg(feature = "ssr")]
+pub mod platform;
+#[cfg(feature = "ssr")]
 pub mod server;
+
+#[cfg(test)]
+mod layers;
 
 /// Entry point of the WASM bundle. Pages are rendered on the server; only their interactive
 /// parts (`#[island]` components) are hydrated, so the WASM carries only their code. Then

@@ -19,10 +19,10 @@ pub struct StatusReport {
 
 #[server(prefix = "/rpc", endpoint = "get_status")]
 pub async fn get_status() -> Result<StatusReport, AppError> {
-    let state = crate::server::state::app_state()?;
+    let state = crate::platform::state::app_state()?;
     db::read(&state.pool)
         .await
-        .map_err(|e| crate::server::internal_error("reading the system status", &e))
+        .map_err(|e| crate::error::internal_error("reading the system status", &e))
 }
 
 #[cfg(feature = "ssr")]

@@ -3,12 +3,13 @@
 //! per-callsite interest cache, and then sees nothing.
 #![cfg(feature = "ssr")]
 
+#[path = "api/helpers.rs"]
 mod common;
 
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
-use common::{create, created, customer, list, remove};
+use common::{create, created, list, remove};
 use portal::secrets::removal_phrase;
 use sqlx::PgPool;
 
@@ -43,7 +44,9 @@ async fn secret_values_never_reach_the_logs(pool: PgPool) {
         .finish();
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
-    let (mut client, env) = customer(&pool, "ada@example.com").await;
+    let (mut client, env) = common::TestApp::new(pool.clone())
+        .customer("ada@example.com")
+        .await;
     let mut values = Vec::new();
     for _ in 0..3 {
         values.push(created(&mut client, env).await);

@@ -2,6 +2,7 @@
 //! written on the way out (its periodic flush is set to an hour, so only that write can do it).
 #![cfg(feature = "ssr")]
 
+#[path = "api/helpers.rs"]
 mod common;
 
 use std::{
@@ -31,7 +32,9 @@ fn free_port() -> u16 {
 
 #[sqlx::test]
 async fn a_graceful_stop_writes_the_last_used_dates(pool: PgPool) {
-    let (mut client, env) = common::customer(&pool, "ada@example.com").await;
+    let (mut client, env) = common::TestApp::new(pool.clone())
+        .customer("ada@example.com")
+        .await;
     let secret = common::created(&mut client, env).await;
 
     let addr = format!("127.0.0.1:{}", free_port());
@@ -68,7 +71,7 @@ async fn a_graceful_stop_writes_the_last_used_dates(pool: PgPool) {
     let path = format!("/api/v1/environments/{env}/ping");
     let timestamp = chrono::Utc::now().timestamp_millis().to_string();
     let signature =
-        portal::api::signature::sign(secret.value.as_bytes(), "GET", &path, &timestamp, b"");
+        portal::platform::signature::sign(secret.value.as_bytes(), "GET", &path, &timestamp, b"");
     let reply = http
         .get(format!("http://{addr}{path}"))
         .header("x-cs-timestamp", &timestamp)

@@ -18,9 +18,10 @@ use tower_sessions::Session;
 
 use super::{
     Email, check_password, db, parse_organization_name, password, safe_next, session,
-    session::SignedIn, throttle, views::FormFeedback,
+    throttle::{self, Reservation},
+    views::FormFeedback,
 };
-use crate::{app::shell, server::state::AppState};
+use crate::platform::{csp, state::AppState};
 
 #[derive(Deserialize)]
 pub struct NextQuery {
@@ -42,7 +43,7 @@ pub struct SignInForm {
 
 type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 
-/// The client's address (see [`crate::server::client`]); unspecified if unknown.
+/// The client's address (see [`crate::platform::client`]); unspecified if unknown.
 fn client_ip(state: &AppState, peer: &Peer, headers: &HeaderMap) -> IpAddr {
     let peer = peer.as_ref().map(|Extension(ConnectInfo(addr))| addr.ip());
     state
@@ -84,11 +85,14 @@ pub async fn sign_up(
     };
     let ip = client_ip(&state, &peer, &headers);
     let outcome = async {
-        if let Err(wait) = throttle::reserve_sign_up(&state.pool, ip, state.sign_ups_per_hour)
+        let reservation = throttle::reserve_sign_up(&state.pool, ip, state.sign_ups_per_hour)
             .await
-            .map_err(internal)?
-        {
-            return Ok(Err(wait));
+            .map_err(internal)?;
+        if let Reservation::Throttled(wait) = reservation {
+            return Ok(Outcome::Throttled(
+                wait,
+                "Too many sign-ups from your network.",
+            ));
         }
         let hash = password::hash(form.password)
             .await
@@ -97,38 +101,24 @@ pub async fn sign_up(
         let account = db::create_account(&mut tx, &email, &hash, &organization_name).await;
         let account = match account {
             Ok(account) => account,
-            Err(db::SignUpError::EmailTaken) => return Ok(Ok(None)),
+            Err(db::SignUpError::EmailTaken) => {
+                return Ok(Outcome::Again(
+                    StatusCode::CONFLICT,
+                    "An account with this email address already exists. Sign in instead.",
+                ));
+            }
             Err(db::SignUpError::Db(e)) => return Err(internal(e)),
         };
         tx.commit().await.map_err(internal)?;
         session::sign_in(&session, account.user_id)
             .await
             .map_err(internal)?;
-        Ok(Ok(Some(account)))
-    };
-    match outcome.await {
-        Ok(Ok(Some(account))) => Redirect::to(&format!(
+        Ok(Outcome::SignedIn(format!(
             "/environments/{}/api-secrets",
             account.environment_id
-        ))
-        .into_response(),
-        Ok(Ok(None)) => {
-            feedback.error =
-                Some("An account with this email address already exists. Sign in instead.".into());
-            render(&state, "/sign-up", feedback, StatusCode::CONFLICT).await
-        }
-        Ok(Err(wait)) => {
-            too_many(
-                &state,
-                "/sign-up",
-                feedback,
-                wait,
-                "Too many sign-ups from your network.",
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+        )))
+    };
+    answer(&state, "/sign-up", feedback, outcome.await).await
 }
 
 /// `POST /sign-in?next=…`: checks the throttle, then the password; on success rotates the
@@ -160,11 +150,11 @@ pub async fn sign_in(
     let ip = client_ip(&state, &peer, &headers);
 
     let outcome = async {
-        if let Err(wait) = throttle::reserve(&state.pool, &email, ip)
+        let reservation = throttle::reserve(&state.pool, &email, ip)
             .await
-            .map_err(internal)?
-        {
-            return Ok(Err(wait));
+            .map_err(internal)?;
+        if let Reservation::Throttled(wait) = reservation {
+            return Ok(Outcome::Throttled(wait, "Too many failed sign-ins."));
         }
         let credentials = db::credentials(&state.pool, &email)
             .await
@@ -181,21 +171,13 @@ pub async fn sign_in(
                 session::sign_in(&session, user_id)
                     .await
                     .map_err(internal)?;
-                Ok(Ok(true))
+                Ok(Outcome::SignedIn(next))
             }
             // The attempt was counted as a failure when it was reserved.
-            _ => Ok(Ok(false)),
+            _ => Ok(Outcome::Again(StatusCode::UNAUTHORIZED, refused)),
         }
     };
-    match outcome.await {
-        Ok(Ok(true)) => Redirect::to(&next).into_response(),
-        Ok(Ok(false)) => {
-            feedback.error = Some(refused.into());
-            render(&state, &page, feedback, StatusCode::UNAUTHORIZED).await
-        }
-        Ok(Err(wait)) => too_many(&state, &page, feedback, wait, "Too many failed sign-ins.").await,
-        Err(response) => response,
-    }
+    answer(&state, &page, feedback, outcome.await).await
 }
 
 /// `POST /sign-out`: deletes the session server-side and expires the cookie.
@@ -206,62 +188,45 @@ pub async fn sign_out(session: Session) -> Response {
     }
 }
 
-/// `GET /` and `GET /api-secrets`: the API secrets tab of the organization's first environment.
-pub async fn home(State(state): State<AppState>, SignedIn(member): SignedIn) -> Response {
-    match crate::environments::db::list(&state.pool, member.organization_id).await {
-        Ok(environments) => match environments.first() {
-            Some(first) => {
-                Redirect::to(&format!("/environments/{}/api-secrets", first.id)).into_response()
-            }
-            None => Redirect::to("/environments").into_response(),
-        },
-        Err(e) => internal(e),
-    }
+/// How a sign-up or sign-in form post ended, short of a failure answered on its own.
+enum Outcome {
+    /// Signed in: on to this page.
+    SignedIn(String),
+    /// The form again, with this message and status.
+    Again(StatusCode, &'static str),
+    /// The throttle's refusal: the form again, saying what and when to try again (429,
+    /// Retry-After).
+    Throttled(throttle::RetryAfter, &'static str),
 }
 
-/// `GET /environments/switch?id=…`: the environment switcher's form (works without JavaScript).
-#[derive(Deserialize)]
-pub struct SwitchQuery {
-    id: String,
-}
-
-pub async fn switch_environment(
-    State(state): State<AppState>,
-    SignedIn(member): SignedIn,
-    Query(query): Query<SwitchQuery>,
-) -> Response {
-    let Ok(id) = query.id.parse::<uuid::Uuid>() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    match crate::environments::db::get(&state.pool, member.organization_id, id).await {
-        Ok(Some(environment)) => {
-            Redirect::to(&format!("/environments/{}/api-secrets", environment.id)).into_response()
-        }
-        Ok(None) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => internal(e),
-    }
-}
-
-/// The throttle's refusal: the page again with `what` and when to try again, 429 and
-/// Retry-After.
-async fn too_many(
+/// The answer to a form post: a redirect, or the page at `page` with the form's feedback.
+async fn answer(
     state: &AppState,
     page: &str,
     mut feedback: FormFeedback,
-    throttle::RetryAfter(wait): throttle::RetryAfter,
-    what: &str,
+    outcome: Result<Outcome, Response>,
 ) -> Response {
-    let minutes = wait.as_secs().div_ceil(60);
-    feedback.error = Some(format!(
-        "{what} Try again in {minutes} minute{}.",
-        if minutes == 1 { "" } else { "s" }
-    ));
-    let mut response = render(state, page, feedback, StatusCode::TOO_MANY_REQUESTS).await;
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(wait.as_secs().max(1)),
-    );
-    response
+    match outcome {
+        Ok(Outcome::SignedIn(to)) => Redirect::to(&to).into_response(),
+        Ok(Outcome::Again(status, message)) => {
+            feedback.error = Some(message.into());
+            render(state, page, feedback, status).await
+        }
+        Ok(Outcome::Throttled(throttle::RetryAfter(wait), what)) => {
+            let minutes = wait.as_secs().div_ceil(60);
+            feedback.error = Some(format!(
+                "{what} Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ));
+            let mut response = render(state, page, feedback, StatusCode::TOO_MANY_REQUESTS).await;
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+            response
+        }
+        Err(response) => response,
+    }
 }
 
 /// All password checks were busy for too long (a flood): try again shortly.
@@ -278,7 +243,7 @@ fn password_error(error: password::PasswordError) -> Response {
 }
 
 fn internal<E: std::error::Error + 'static>(error: E) -> Response {
-    crate::server::internal_error("an account action", &error);
+    crate::error::internal_error("an account action", &error);
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong on our side. Please try again.",
@@ -295,13 +260,14 @@ async fn render(
 ) -> Response {
     let options = (*state.leptos_options).clone();
     let context_state = state.clone();
+    let document = state.document;
     let handler = leptos_axum::render_app_async_with_context(
         move || {
             provide_context(context_state.clone());
             provide_context(feedback.clone());
-            crate::server::csp::set_for_this_page();
+            csp::set_for_this_page();
         },
-        move || shell(options.clone()),
+        move || document(options.clone()),
     );
     let request = match Request::get(uri).body(Body::empty()) {
         Ok(request) => request,

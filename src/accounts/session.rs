@@ -15,7 +15,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
 use super::db::{self, Member};
-use crate::server::state::AppState;
+use crate::platform::state::AppState;
 
 pub const IDLE_TIMEOUT: tower_sessions::cookie::time::Duration =
     tower_sessions::cookie::time::Duration::hours(2);
@@ -89,7 +89,7 @@ pub fn current_member() -> Option<Member> {
 
 /// The signed-in member, or `AppError::Unauthorized` (status 401).
 pub fn require_member() -> Result<Member, crate::error::AppError> {
-    current_member().ok_or_else(|| crate::server::fail(crate::error::AppError::Unauthorized))
+    current_member().ok_or_else(|| crate::error::fail(crate::error::AppError::Unauthorized))
 }
 
 /// Paths anyone may open. Everything else is a portal page and needs a signed-in member:
@@ -125,13 +125,13 @@ pub async fn gate(
         Ok(Some(user_id)) => match db::member(&state.pool, user_id).await {
             Ok(member) => member,
             Err(e) => {
-                crate::server::internal_error("loading the signed-in member", &e);
+                crate::error::internal_error("loading the signed-in member", &e);
                 return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
         },
         Ok(None) => None,
         Err(e) => {
-            crate::server::internal_error("reading the session", &e);
+            crate::error::internal_error("reading the session", &e);
             return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };

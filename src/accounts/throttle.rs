@@ -6,30 +6,35 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Duration, Utc};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use super::Email;
+use crate::platform::interval;
 
-pub const WINDOW: Duration = Duration::minutes(15);
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const MAX_FAILURES_PER_ACCOUNT: i32 = 5;
 pub const MAX_FAILURES_PER_IP: i32 = 20;
 /// Sign-ups are counted per address over an hour (the limit is a setting:
-/// `PORTAL_SIGN_UPS_PER_HOUR`). A team's colleagues join by invitation, not by signing up, so
-/// a few an hour is plenty for any one network.
-pub const SIGN_UP_WINDOW: Duration = Duration::hours(1);
-pub const DEFAULT_SIGN_UPS_PER_HOUR: i32 = 10;
+/// `PORTAL_SIGN_UPS_PER_HOUR`).
+pub const SIGN_UP_WINDOW: Duration = Duration::from_secs(60 * 60);
 
 /// Refused until this long from now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub std::time::Duration);
 
-/// An attempt counted before its password is checked: it stays as a failure unless the
-/// sign-in succeeds (then [`clear_account`] removes it with the account's other failures).
-#[derive(Debug)]
-pub struct Reserved;
+/// Whether an attempt may go on to its password. A reserved sign-in attempt is counted before
+/// its password is checked: it stays as a failure unless the sign-in succeeds (then
+/// [`clear_account`] removes it with the account's other failures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    Reserved,
+    Throttled(RetryAfter),
+}
 
-/// Counts an attempt for this account and address, or `Err(RetryAfter)` when either has failed
+/// Counts an attempt for this account and address, or refuses it when either has failed
 /// too often lately. Check and count are one step under a lock per account and per address, so
 /// concurrent guesses are counted one after the other: each sees the ones before it, and no
 /// more than the limit are ever let through to a password check.
@@ -37,8 +42,7 @@ pub async fn reserve(
     pool: &sqlx::PgPool,
     email: &Email,
     ip: IpAddr,
-) -> Result<Result<Reserved, RetryAfter>, sqlx::Error> {
-    let window_secs = WINDOW.num_seconds() as f64;
+) -> Result<Reservation, sqlx::Error> {
     let address = address_key(ip);
     let mut tx = pool.begin().await?;
     // Always the account's lock first, then the address's: no two attempts wait on each other
@@ -55,23 +59,23 @@ pub async fn reserve(
     let row = sqlx::query!(
         r#"SELECT
              (SELECT failed_at FROM sign_in_failures
-               WHERE email = $1 AND failed_at > now() - make_interval(secs => $3)
+               WHERE email = $1 AND failed_at > now() - $3::interval
                ORDER BY failed_at DESC OFFSET $4 - 1 LIMIT 1)
                AS "account_blocker: DateTime<Utc>",
              (SELECT failed_at FROM sign_in_failures
-               WHERE ip = $2 AND failed_at > now() - make_interval(secs => $3)
+               WHERE ip = $2 AND failed_at > now() - $3::interval
                ORDER BY failed_at DESC OFFSET $5 - 1 LIMIT 1)
                AS "ip_blocker: DateTime<Utc>""#,
         email.as_str(),
         address,
-        window_secs,
+        interval(WINDOW),
         MAX_FAILURES_PER_ACCOUNT,
         MAX_FAILURES_PER_IP,
     )
     .fetch_one(&mut *tx)
     .await?;
     if let Some(wait) = retry_after([row.account_blocker, row.ip_blocker], WINDOW) {
-        return Ok(Err(wait));
+        return Ok(Reservation::Throttled(wait));
     }
     sqlx::query!(
         "INSERT INTO sign_in_failures (email, ip) VALUES ($1, $2)",
@@ -81,10 +85,10 @@ pub async fn reserve(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Ok(Reserved))
+    Ok(Reservation::Reserved)
 }
 
-/// Counts a sign-up attempt from this address, or `Err(RetryAfter)` when `limit` attempts
+/// Counts a sign-up attempt from this address, or refuses it when `limit` attempts
 /// were made from it within the hour. Under the address's lock, like [`reserve`]: concurrent
 /// sign-ups are counted one after the other. Every attempt counts (a taken address too): each
 /// one costs a password hash.
@@ -92,7 +96,7 @@ pub async fn reserve_sign_up(
     pool: &sqlx::PgPool,
     ip: IpAddr,
     limit: i32,
-) -> Result<Result<Reserved, RetryAfter>, sqlx::Error> {
+) -> Result<Reservation, sqlx::Error> {
     let address = address_key(ip);
     let mut tx = pool.begin().await?;
     sqlx::query!(
@@ -103,22 +107,22 @@ pub async fn reserve_sign_up(
     .await?;
     let blocker = sqlx::query_scalar!(
         r#"SELECT attempted_at AS "attempted_at: DateTime<Utc>" FROM sign_up_attempts
-            WHERE ip = $1 AND attempted_at > now() - make_interval(secs => $2)
+            WHERE ip = $1 AND attempted_at > now() - $2::interval
             ORDER BY attempted_at DESC OFFSET $3 - 1 LIMIT 1"#,
         address,
-        SIGN_UP_WINDOW.num_seconds() as f64,
+        interval(SIGN_UP_WINDOW),
         limit.max(1),
     )
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(wait) = retry_after([blocker], SIGN_UP_WINDOW) {
-        return Ok(Err(wait));
+        return Ok(Reservation::Throttled(wait));
     }
     sqlx::query!("INSERT INTO sign_up_attempts (ip) VALUES ($1)", address)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Ok(Reserved))
+    Ok(Reservation::Reserved)
 }
 
 /// How long until the latest of these attempts leaves the window (at least a second), if any.
@@ -165,14 +169,14 @@ pub async fn clear_account(db: impl PgExecutor<'_>, email: &Email) -> Result<(),
 /// Deletes failures and sign-up attempts that no longer count.
 pub async fn prune(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "DELETE FROM sign_in_failures WHERE failed_at < now() - make_interval(secs => $1)",
-        WINDOW.num_seconds() as f64
+        "DELETE FROM sign_in_failures WHERE failed_at < now() - $1::interval",
+        interval(WINDOW)
     )
     .execute(pool)
     .await?;
     sqlx::query!(
-        "DELETE FROM sign_up_attempts WHERE attempted_at < now() - make_interval(secs => $1)",
-        SIGN_UP_WINDOW.num_seconds() as f64
+        "DELETE FROM sign_up_attempts WHERE attempted_at < now() - $1::interval",
+        interval(SIGN_UP_WINDOW)
     )
     .execute(pool)
     .await

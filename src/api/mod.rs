@@ -1,11 +1,9 @@
 //! The REST API under `/api/v1/environments/{environment_id}/…`, authenticated by request
 //! signatures made with one of the environment's API secrets (see [`signature`]).
 
-pub mod keys;
+pub mod error;
 pub mod openapi;
 pub mod replay;
-pub mod signature;
-pub mod usage;
 pub mod webhooks;
 
 use std::time::Duration;
@@ -13,14 +11,15 @@ use std::time::Duration;
 use axum::{
     Json, Router,
     extract::{Request, State},
-    http::{HeaderMap, HeaderName, StatusCode},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, HeaderName},
     routing::get,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::server::state::AppState;
+use error::ApiError;
+
+use crate::platform::{keys, now_ms, signature, state::AppState};
 
 pub const PREFIX: &str = "/api/v1/environments/";
 /// Request bodies beyond this are refused with 413 before any signature work.
@@ -38,9 +37,9 @@ pub struct Signed {
 }
 
 impl axum::extract::FromRequest<AppState> for Signed {
-    type Rejection = Response;
+    type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         authenticate(state, request).await
     }
 }
@@ -108,7 +107,7 @@ impl Refusal {
         }
     }
 
-    fn message(self) -> &'static str {
+    pub fn message(self) -> &'static str {
         match self {
             Refusal::MissingTimestamp => "The X-CS-Timestamp header is missing.",
             Refusal::MissingSignature => "The X-CS-Signature header is missing.",
@@ -127,26 +126,6 @@ impl Refusal {
             }
             Refusal::BodyTooLarge => "The request body is larger than 1 MiB.",
         }
-    }
-}
-
-#[derive(Serialize)]
-struct ErrorBody {
-    error: &'static str,
-    message: &'static str,
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        let status = match self {
-            Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::UNAUTHORIZED,
-        };
-        let body = ErrorBody {
-            error: self.code(),
-            message: self.message(),
-        };
-        (status, Json(body)).into_response()
     }
 }
 
@@ -194,11 +173,10 @@ fn parse_timestamp(timestamp: &str) -> Option<i64> {
 
 /// Verifies the signature against each of the environment's secrets (at most 3) and marks the
 /// one that matched as used.
-async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Response> {
+async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiError> {
     let now_ms = now_ms();
     let (parts, body) = request.into_parts();
-    let (timestamp, signature) = check_headers(&parts.headers, now_ms, state.signature_tolerance)
-        .map_err(IntoResponse::into_response)?;
+    let (timestamp, signature) = check_headers(&parts.headers, now_ms, state.signature_tolerance)?;
     // An id that does not parse is treated like an environment without secrets. (Ids are
     // hyphenated, 36 characters: no search for the next `/`.)
     let environment_id = parts
@@ -211,11 +189,11 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
     // Not hex, or not 32 bytes: no key can match it.
     let (Some(environment_id), Some(expected)) = (environment_id, signature::decode(signature))
     else {
-        return Err(Refusal::BadSignature.into_response());
+        return Err(Refusal::BadSignature.into());
     };
     let body_size = axum::body::HttpBody::size_hint(&body);
     if body_size.lower() > MAX_BODY_BYTES as u64 {
-        return Err(Refusal::BodyTooLarge.into_response());
+        return Err(Refusal::BodyTooLarge.into());
     }
     // Keys loaded here (on a cache miss) are used below; cached ones are used in place, under
     // the cache's read lock, with no reference count taken.
@@ -238,11 +216,11 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
             }
         };
         if !has_keys {
-            return Err(Refusal::BadSignature.into_response());
+            return Err(Refusal::BadSignature.into());
         }
         match Box::pin(axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
             Ok(bytes) => bytes,
-            Err(_) => return Err(Refusal::BodyTooLarge.into_response()),
+            Err(_) => return Err(Refusal::BodyTooLarge.into()),
         }
     };
 
@@ -286,17 +264,17 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
         },
     };
     let Some(secret_id) = matched else {
-        return Err(Refusal::BadSignature.into_response());
+        return Err(Refusal::BadSignature.into());
     };
     if replay::applies_to(&parts.method) {
         // Checked once the signature is known to be genuine: only its holder can fill the table.
         let at = parse_timestamp(timestamp).unwrap_or_default();
         match replay::accept_once(&state.pool, &expected, at, state.signature_tolerance).await {
             Ok(true) => {}
-            Ok(false) => return Err(Refusal::Replayed.into_response()),
+            Ok(false) => return Err(Refusal::Replayed.into()),
             Err(e) => {
-                crate::server::internal_error("recording a signed request against replays", &e);
-                return Err(unavailable(
+                crate::error::internal_error("recording a signed request against replays", &e);
+                return Err(ApiError::unavailable(
                     "The request could not be recorded (our database is unreachable); nothing was changed. Sign it again and retry shortly.",
                 ));
             }
@@ -309,44 +287,17 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, Resp
     })
 }
 
-/// Milliseconds since the Unix epoch, straight from the system clock (no calendar arithmetic on
-/// the hot path).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-        })
-}
-
 /// The environment's keys from the database (a cache miss). Boxed: the cold path's future stays
 /// out of every request's (hot) future.
-async fn load_keys(state: &AppState, environment_id: Uuid) -> Result<keys::Keys, Response> {
+async fn load_keys(state: &AppState, environment_id: Uuid) -> Result<keys::Keys, ApiError> {
     Box::pin(state.keys.keys(&state.pool, &state.keyring, environment_id))
         .await
         .map_err(|e| match e {
-            keys::KeyError::Busy => unavailable(
+            keys::KeyError::Busy => ApiError::unavailable(
                 "Too many requests are waiting for their API secrets to be loaded; nothing was changed. Retry shortly.",
             ),
-            e => {
-                crate::server::internal_error("loading API secrets to verify a request", &e);
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            }
+            e => ApiError::internal("loading API secrets to verify a request", &e),
         })
-}
-
-/// 503 with Retry-After and `message` in words: nothing was done, and retrying soon may work.
-fn unavailable(message: &'static str) -> Response {
-    let body = ErrorBody {
-        error: "unavailable",
-        message,
-    };
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(axum::http::header::RETRY_AFTER, "1")],
-        Json(body),
-    )
-        .into_response()
 }
 
 #[derive(Serialize)]
@@ -376,27 +327,24 @@ struct ApiSecret {
 }
 
 /// `GET …/api-secrets`: the environment's secrets' metadata.
-async fn list_api_secrets(State(state): State<AppState>, auth: Signed) -> Response {
-    match crate::secrets::db::list_for_api(&state.pool, auth.environment_id).await {
-        Ok(secrets) => Json(
-            secrets
-                .into_iter()
-                .map(|s| ApiSecret {
-                    id: s.id,
-                    masked: s.masked,
-                    label: s.label,
-                    created_at: s.created_at.iso,
-                    last_used_at: s.last_used_at.map(|m| m.iso),
-                    webhook_signer: s.webhook_signer,
-                })
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
-        Err(e) => {
-            crate::server::internal_error("listing API secrets for the REST API", &e);
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+async fn list_api_secrets(
+    State(state): State<AppState>,
+    auth: Signed,
+) -> Result<Json<Vec<ApiSecret>>, ApiError> {
+    let secrets = crate::secrets::db::list_for_api(&state.pool, auth.environment_id).await?;
+    Ok(Json(
+        secrets
+            .into_iter()
+            .map(|s| ApiSecret {
+                id: s.id,
+                masked: s.masked,
+                label: s.label,
+                created_at: s.created_at.iso,
+                last_used_at: s.last_used_at.map(|m| m.iso),
+                webhook_signer: s.webhook_signer,
+            })
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

@@ -4,43 +4,16 @@ use axum::{
     Json,
     extract::{Path, State},
     http::StatusCode,
-    response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Signed;
+use super::{Signed, error::ApiError};
 use crate::{
     audit::{By, Origin},
-    server::state::AppState,
-    webhooks::{self, Delivery, NewWebhook, Webhook, db::ActionError, target},
+    platform::state::AppState,
+    webhooks::{self, Delivery, DeliveryStatus, NewWebhook, Webhook, db::ActionError, target},
 };
-
-/// A REST error other than the signature's: `{"error": code, "message": text}`.
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn internal(doing: &str, error: &(dyn std::error::Error + 'static)) -> ApiError {
-        crate::server::internal_error(doing, error);
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Something went wrong on our side. Please try again.",
-        )
-    }
-}
 
 /// The codes these endpoints answer with besides the signature's (documented in OpenAPI).
 pub const ERROR_CODES: [&str; 5] = [
@@ -50,16 +23,6 @@ pub const ERROR_CODES: [&str; 5] = [
     "not_found",
     "internal_error",
 ];
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(serde_json::json!({ "error": self.code, "message": self.message })),
-        )
-            .into_response()
-    }
-}
 
 impl From<ActionError> for ApiError {
     fn from(error: ActionError) -> Self {
@@ -109,7 +72,7 @@ impl From<Webhook> for WebhookBody {
 pub struct DeliveryBody {
     id: Uuid,
     event: String,
-    status: String,
+    status: DeliveryStatus,
     attempts: i32,
     last_status_code: Option<i32>,
     last_error: Option<String>,
@@ -139,9 +102,7 @@ pub async fn list(
     State(state): State<AppState>,
     auth: Signed,
 ) -> Result<Json<Vec<WebhookBody>>, ApiError> {
-    let webhooks = webhooks::db::list(&state.pool, auth.environment_id)
-        .await
-        .map_err(|e| ApiError::internal("listing webhooks (REST)", &e))?;
+    let webhooks = webhooks::db::list(&state.pool, auth.environment_id).await?;
     Ok(Json(webhooks.into_iter().map(WebhookBody::from).collect()))
 }
 
@@ -212,8 +173,7 @@ pub async fn deliveries(
 ) -> Result<Json<Vec<DeliveryBody>>, ApiError> {
     let webhook_id = parse_id(&webhook_id)?;
     let deliveries = webhooks::db::deliveries(&state.pool, None, auth.environment_id, webhook_id)
-        .await
-        .map_err(|e| ApiError::internal("listing deliveries (REST)", &e))?
+        .await?
         .ok_or(ActionError::NotFound)?;
     Ok(Json(
         deliveries.into_iter().map(DeliveryBody::from).collect(),

@@ -2,6 +2,8 @@
 
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod handlers;
 pub mod views;
 
 use leptos::prelude::*;
@@ -9,6 +11,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{accounts::Account, error::AppError};
+#[cfg(feature = "ssr")]
+use crate::{
+    accounts::session::{current_member, require_member},
+    error::fail,
+    platform::state::app_state,
+};
 
 pub const NAME_MAX_CHARS: usize = 50;
 /// Environments per organization: each holds keys in every instance's cache and webhook
@@ -45,13 +53,13 @@ pub struct Shell {
 /// The signed-in customer and their environments; `None` when nobody is signed in.
 #[server(prefix = "/rpc", endpoint = "get_shell")]
 pub async fn get_shell() -> Result<Option<Shell>, AppError> {
-    let Some(member) = crate::accounts::session::current_member() else {
+    let Some(member) = current_member() else {
         return Ok(None);
     };
-    let state = crate::server::state::app_state()?;
+    let state = app_state()?;
     let environments = db::list(&state.pool, member.organization_id)
         .await
-        .map_err(|e| crate::server::internal_error("listing environments", &e))?;
+        .map_err(AppError::from)?;
     Ok(Some(Shell {
         account: Account {
             email: member.email,
@@ -64,51 +72,37 @@ pub async fn get_shell() -> Result<Option<Shell>, AppError> {
 /// One environment of the signed-in customer's organization.
 #[server(prefix = "/rpc", endpoint = "get_environment")]
 pub async fn get_environment(id: Uuid) -> Result<Environment, AppError> {
-    let member = crate::accounts::session::require_member()?;
-    let state = crate::server::state::app_state()?;
+    let member = require_member()?;
+    let state = app_state()?;
     db::get(&state.pool, member.organization_id, id)
         .await
-        .map_err(|e| crate::server::internal_error("reading an environment", &e))?
-        .ok_or_else(|| crate::server::fail(AppError::NotFound))
+        .map_err(AppError::from)?
+        .ok_or_else(|| fail(AppError::NotFound))
 }
 
 #[server(prefix = "/rpc", endpoint = "create_environment")]
 pub async fn create_environment(name: String) -> Result<Environment, AppError> {
-    let member = crate::accounts::session::require_member()?;
-    let name = parse_name(&name).map_err(|m| crate::server::fail(AppError::Invalid(m.into())))?;
-    let state = crate::server::state::app_state()?;
+    let member = require_member()?;
+    let name = parse_name(&name).map_err(|m| fail(AppError::Invalid(m.into())))?;
+    let state = app_state()?;
     match db::create(&state.pool, member.organization_id, &name).await {
         Ok(environment) => Ok(environment),
-        Err(db::CreateError::LimitReached) => {
-            Err(crate::server::fail(AppError::Conflict(format!(
-                "An organization can have at most {MAX_ENVIRONMENTS} environments. Rename one instead."
-            ))))
-        }
-        Err(db::CreateError::Db(e)) => Err(db_error("creating an environment", e)),
+        Err(db::CreateError::LimitReached) => Err(fail(AppError::Conflict(format!(
+            "An organization can have at most {MAX_ENVIRONMENTS} environments. Rename one instead."
+        )))),
+        Err(db::CreateError::Db(e)) => Err(e.into()),
     }
 }
 
 #[server(prefix = "/rpc", endpoint = "rename_environment")]
 pub async fn rename_environment(id: Uuid, name: String) -> Result<Environment, AppError> {
-    let member = crate::accounts::session::require_member()?;
-    let name = parse_name(&name).map_err(|m| crate::server::fail(AppError::Invalid(m.into())))?;
-    let state = crate::server::state::app_state()?;
+    let member = require_member()?;
+    let name = parse_name(&name).map_err(|m| fail(AppError::Invalid(m.into())))?;
+    let state = app_state()?;
     db::rename(&state.pool, member.organization_id, id, &name)
         .await
-        .map_err(|e| db_error("renaming an environment", e))?
-        .ok_or_else(|| crate::server::fail(AppError::NotFound))
-}
-
-#[cfg(feature = "ssr")]
-fn db_error(doing: &str, error: sqlx::Error) -> AppError {
-    match &error {
-        sqlx::Error::Database(e) if e.constraint() == Some("environments_name_key") => {
-            crate::server::fail(AppError::Invalid(
-                "An environment with this name already exists.".into(),
-            ))
-        }
-        _ => crate::server::internal_error(doing, &error),
-    }
+        .map_err(AppError::from)?
+        .ok_or_else(|| fail(AppError::NotFound))
 }
 
 #[cfg(test)]

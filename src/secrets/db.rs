@@ -6,12 +6,16 @@
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::{
-    CreatedSecret, MAX_SECRETS, Moment, SecretSummary, SecretsTab,
-    crypto::{Keyring, OpenError},
-    removal_phrase, token,
+use super::{CreatedSecret, MAX_SECRETS, SecretSummary, SecretsTab, removal_phrase, token};
+use crate::{
+    accounts::db::Member,
+    events::Event,
+    platform::{
+        crypto::{Keyring, OpenError},
+        outbox,
+    },
+    ui::time::Moment,
 };
-use crate::accounts::db::Member;
 
 /// Who acts, from where (recorded in the audit trail).
 pub struct Actor {
@@ -195,10 +199,10 @@ pub async fn create(
     if signer.is_none() {
         set_signer(&mut tx, environment_id, id).await?;
     }
-    crate::webhooks::db::enqueue(
+    outbox::enqueue(
         &mut tx,
         environment_id,
-        "api_secret.created",
+        Event::ApiSecretCreated,
         serde_json::json!({ "id": id, "masked": masked, "label": label }),
     )
     .await?;
@@ -239,10 +243,10 @@ pub async fn use_with_webhooks(
             )),
             None => None,
         };
-        crate::webhooks::db::enqueue(
+        outbox::enqueue(
             &mut tx,
             environment_id,
-            "webhook_signer.changed",
+            Event::WebhookSignerChanged,
             serde_json::json!({
                 "id": secret_id,
                 "masked": masked,
@@ -288,10 +292,10 @@ pub async fn remove(
     )
     .execute(&mut *tx)
     .await?;
-    crate::webhooks::db::enqueue(
+    outbox::enqueue(
         &mut tx,
         environment_id,
-        "api_secret.removed",
+        Event::ApiSecretRemoved,
         serde_json::json!({ "id": secret_id, "masked": masked }),
     )
     .await?;

@@ -4,8 +4,6 @@
 //! The rules below are shared by the browser (forms) and the server (which checks them again).
 
 #[cfg(feature = "ssr")]
-pub mod crypto;
-#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod token;
@@ -15,7 +13,14 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{environments::Environment, error::AppError};
+#[cfg(feature = "ssr")]
+use crate::{
+    accounts::{db::Member, session::require_member},
+    audit::Origin,
+    error::{fail, internal_error},
+    platform::state::app_state,
+};
+use crate::{environments::Environment, error::AppError, ui::time::Moment};
 
 /// The most API secrets an environment can have (enough to rotate without downtime).
 pub const MAX_SECRETS: usize = 3;
@@ -44,49 +49,6 @@ pub fn removal_phrase(masked: &str) -> String {
     let chars: Vec<char> = masked.chars().collect();
     let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
     format!("remove {tail}")
-}
-
-/// "just now", "5 minutes ago", "3 hours ago", "2 days ago"… from two epoch milliseconds.
-/// A moment in the future (clock skew) is "just now".
-pub fn relative_time(now_ms: i64, then_ms: i64) -> String {
-    const MINUTE: i64 = 60;
-    const HOUR: i64 = 60 * MINUTE;
-    const DAY: i64 = 24 * HOUR;
-    let seconds = (now_ms - then_ms).max(0) / 1000;
-    let (count, unit) = match seconds {
-        s if s < 45 => return "just now".into(),
-        s if s < HOUR => (s / MINUTE, "minute"),
-        s if s < DAY => (s / HOUR, "hour"),
-        s if s < 30 * DAY => (s / DAY, "day"),
-        s if s < 365 * DAY => (s / (30 * DAY), "month"),
-        s => (s / (365 * DAY), "year"),
-    };
-    let count = count.max(1);
-    if count == 1 {
-        format!("1 {unit} ago")
-    } else {
-        format!("{count} {unit}s ago")
-    }
-}
-
-/// A moment, as the server describes it: milliseconds since the epoch (for relative times),
-/// RFC 3339 (for `<time datetime>`), and a readable UTC text until the browser shows local time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Moment {
-    pub ms: i64,
-    pub iso: String,
-    pub utc: String,
-}
-
-#[cfg(feature = "ssr")]
-impl From<chrono::DateTime<chrono::Utc>> for Moment {
-    fn from(at: chrono::DateTime<chrono::Utc>) -> Self {
-        Moment {
-            ms: at.timestamp_millis(),
-            iso: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            utc: at.format("%-d %b %Y, %H:%M UTC").to_string(),
-        }
-    }
 }
 
 /// What the portal shows of a secret. Never its value.
@@ -132,12 +94,12 @@ impl std::fmt::Debug for CreatedSecret {
 
 #[server(prefix = "/rpc", endpoint = "list_api_secrets")]
 pub async fn list_api_secrets(environment_id: Uuid) -> Result<SecretsTab, AppError> {
-    let member = crate::accounts::session::require_member()?;
-    let state = crate::server::state::app_state()?;
+    let member = require_member()?;
+    let state = app_state()?;
     db::tab(&state.pool, member.organization_id, environment_id)
         .await
-        .map_err(|e| crate::server::internal_error("listing API secrets", &e))?
-        .ok_or_else(|| crate::server::fail(AppError::NotFound))
+        .map_err(AppError::from)?
+        .ok_or_else(|| fail(AppError::NotFound))
 }
 
 #[server(prefix = "/rpc", endpoint = "create_api_secret")]
@@ -145,7 +107,7 @@ pub async fn create_api_secret(
     environment_id: Uuid,
     #[server(default)] label: String,
 ) -> Result<CreatedSecret, AppError> {
-    let member = crate::accounts::session::require_member()?;
+    let member = require_member()?;
     // The one response that carries a secret: no cache may keep it.
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.insert_header(
@@ -153,9 +115,8 @@ pub async fn create_api_secret(
             axum::http::HeaderValue::from_static("no-store"),
         );
     }
-    let label =
-        parse_label(&label).map_err(|m| crate::server::fail(AppError::Invalid(m.into())))?;
-    let state = crate::server::state::app_state()?;
+    let label = parse_label(&label).map_err(|m| fail(AppError::Invalid(m.into())))?;
+    let state = app_state()?;
     let created = db::create(
         &state.pool,
         &state.keyring,
@@ -163,8 +124,7 @@ pub async fn create_api_secret(
         environment_id,
         &label,
     )
-    .await
-    .map_err(action_error)?;
+    .await?;
     // Other instances hear of it from Postgres (NOTIFY); this one forgets at once.
     state.keys.invalidate(environment_id);
     Ok(created)
@@ -175,11 +135,11 @@ pub async fn use_with_webhooks(
     environment_id: Uuid,
     secret_id: Uuid,
 ) -> Result<Vec<SecretSummary>, AppError> {
-    let member = crate::accounts::session::require_member()?;
-    let state = crate::server::state::app_state()?;
+    let member = require_member()?;
+    let state = app_state()?;
     db::use_with_webhooks(&state.pool, &actor(member), environment_id, secret_id)
         .await
-        .map_err(action_error)
+        .map_err(AppError::from)
 }
 
 #[server(prefix = "/rpc", endpoint = "remove_api_secret")]
@@ -188,8 +148,8 @@ pub async fn remove_api_secret(
     secret_id: Uuid,
     phrase: String,
 ) -> Result<Vec<SecretSummary>, AppError> {
-    let member = crate::accounts::session::require_member()?;
-    let state = crate::server::state::app_state()?;
+    let member = require_member()?;
+    let state = app_state()?;
     let secrets = db::remove(
         &state.pool,
         &actor(member),
@@ -197,34 +157,33 @@ pub async fn remove_api_secret(
         secret_id,
         &phrase,
     )
-    .await
-    .map_err(action_error)?;
+    .await?;
     state.keys.invalidate(environment_id);
     Ok(secrets)
 }
 
 /// Who acts, from where: for the audit trail.
 #[cfg(feature = "ssr")]
-fn actor(member: crate::accounts::db::Member) -> db::Actor {
+fn actor(member: Member) -> db::Actor {
     db::Actor {
         member,
-        origin: crate::audit::Origin::of_server_fn(),
+        origin: Origin::of_server_fn(),
     }
 }
 
 #[cfg(feature = "ssr")]
-fn action_error(error: db::ActionError) -> AppError {
-    use db::ActionError;
-    match error {
-        ActionError::NotFound => crate::server::fail(AppError::NotFound),
-        ActionError::LimitReached => crate::server::fail(AppError::Conflict(LIMIT_REACHED.into())),
-        ActionError::IsSigner => {
-            crate::server::fail(AppError::Conflict(SIGNER_CANNOT_BE_REMOVED.into()))
+impl From<db::ActionError> for AppError {
+    fn from(error: db::ActionError) -> Self {
+        use db::ActionError;
+        match error {
+            ActionError::NotFound => fail(AppError::NotFound),
+            ActionError::LimitReached => fail(AppError::Conflict(LIMIT_REACHED.into())),
+            ActionError::IsSigner => fail(AppError::Conflict(SIGNER_CANNOT_BE_REMOVED.into())),
+            ActionError::WrongPhrase => fail(AppError::Invalid(WRONG_PHRASE.into())),
+            ActionError::Database(e) => internal_error("changing API secrets", &e),
+            ActionError::Crypto(e) => internal_error("sealing an API secret", &e),
+            ActionError::Random(e) => internal_error("generating an API secret", &e),
         }
-        ActionError::WrongPhrase => crate::server::fail(AppError::Invalid(WRONG_PHRASE.into())),
-        ActionError::Database(e) => crate::server::internal_error("changing API secrets", &e),
-        ActionError::Crypto(e) => crate::server::internal_error("sealing an API secret", &e),
-        ActionError::Random(e) => crate::server::internal_error("generating an API secret", &e),
     }
 }
 
@@ -239,22 +198,6 @@ mod tests {
         assert!(parse_label(&"é".repeat(100)).is_ok());
         assert!(parse_label(&"é".repeat(101)).is_err());
         assert!(parse_label("a\tb").is_err());
-    }
-
-    #[test]
-    fn relative_times_read_naturally() {
-        let now = 1_800_000_000_000;
-        let ago = |s: i64| relative_time(now, now - s * 1000);
-        assert_eq!(ago(-30), "just now");
-        assert_eq!(ago(10), "just now");
-        assert_eq!(ago(50), "1 minute ago");
-        assert_eq!(ago(5 * 60), "5 minutes ago");
-        assert_eq!(ago(59 * 60 + 50), "59 minutes ago");
-        assert_eq!(ago(3 * 3600), "3 hours ago");
-        assert_eq!(ago(23 * 3600 + 40 * 60), "23 hours ago");
-        assert_eq!(ago(2 * 86400), "2 days ago");
-        assert_eq!(ago(45 * 86400), "1 month ago");
-        assert_eq!(ago(800 * 86400), "2 years ago");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use serde_json::json;
 
-use super::state::AppState;
+use crate::platform::state::AppState;
 
 /// How long `/readyz` waits for the database before calling it unreachable.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);

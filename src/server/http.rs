@@ -16,10 +16,12 @@ use tower_http::{
 };
 use tracing::Span;
 
-use super::{action_errors, csp, csrf, health, state::AppState};
+use super::{action_errors, csrf, health};
 use crate::{
     accounts::{handlers, session},
     app::{App, shell},
+    environments,
+    platform::{csp, state::AppState},
 };
 
 /// The app's routes, generated once per process. Generating them renders the app with resource
@@ -43,7 +45,7 @@ pub fn router(state: AppState) -> Router {
     // them), and for anything else the app's "Page not found". tower-http answers the files on
     // its own: leptos_axum's `file_and_error_handler` answers them inside a new Leptos owner,
     // which inherits whatever owner its worker thread ran last, so a page rendered meanwhile
-    // with a 404 (or a server function's 401) gave its status to a file (tests/foundation.rs).
+    // with a 404 (or a server function's 401) would give its status to a file (tests/api/foundation.rs).
     let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         csp::set_for_this_page,
         shell,
@@ -65,12 +67,15 @@ pub fn router(state: AppState) -> Router {
         );
 
     let app = Router::new()
-        .route("/", get(handlers::home))
-        .route("/api-secrets", get(handlers::home))
+        .route("/", get(environments::handlers::home))
+        .route("/api-secrets", get(environments::handlers::home))
         .route("/sign-up", post(handlers::sign_up))
         .route("/sign-in", post(handlers::sign_in))
         .route("/sign-out", post(handlers::sign_out))
-        .route("/environments/switch", get(handlers::switch_environment))
+        .route(
+            "/environments/switch",
+            get(environments::handlers::switch_environment),
+        )
         .leptos_routes_with_context(&state, routes, csp::set_for_this_page, move || {
             shell(options.clone())
         })

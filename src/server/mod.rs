@@ -1,28 +1,27 @@
 //! Everything that runs only on the server: configuration, start-up, HTTP plumbing.
 
 pub mod action_errors;
-pub mod client;
-pub mod config;
-pub mod csp;
 pub mod csrf;
 pub mod health;
 pub mod http;
-pub mod state;
 
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
 use tracing_subscriber::EnvFilter;
 
-use crate::error::AppError;
-use config::Config;
-use state::AppState;
+use leptos::prelude::IntoAny;
+
+use crate::platform::{
+    config::{Config, ConfigError},
+    state::AppState,
+};
 
 /// Why the server could not start. Each message says what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("configuration: {0}")]
-    Config(#[from] config::ConfigError),
+    Config(#[from] ConfigError),
     #[error("cannot connect to the database: {0}")]
     Database(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -48,28 +47,18 @@ pub async fn run() -> Result<(), StartupError> {
     tracing::info!("database schema is up to date");
 
     let addr = config.leptos_options.site_addr;
-    let state = AppState::new(state::Shared {
-        leptos_options: std::sync::Arc::new(config.leptos_options),
-        pool,
-        secure_cookies: config.secure_cookies,
-        keyring: std::sync::Arc::new(config.keyring),
-        keys: std::sync::Arc::new(crate::api::keys::KeyCache::new(config.key_cache_ttl)),
-        usage: std::sync::Arc::default(),
-        signature_tolerance: config.signature_tolerance,
-        webhooks: std::sync::Arc::new(config.webhooks),
-        trusted_proxies: config.trusted_proxies,
-        sign_ups_per_hour: config.sign_ups_per_hour,
-    });
+    let usage_flush_interval = config.usage_flush_interval;
+    let state = state(config, pool);
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone()));
-    tokio::spawn(crate::api::keys::listen(
+    tokio::spawn(crate::platform::keys::listen(
         state.keys.clone(),
         state.pool.clone(),
     ));
-    tokio::spawn(crate::api::usage::run(
+    tokio::spawn(crate::platform::usage::run(
         state.usage.clone(),
         state.pool.clone(),
-        config.usage_flush_interval,
+        usage_flush_interval,
     ));
     let worker =
         crate::webhooks::delivery::Worker::new(&state).map_err(StartupError::HttpClient)?;
@@ -93,6 +82,13 @@ pub async fn run() -> Result<(), StartupError> {
     state.pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The app's state: the features' shared parts, and the document they render pages in.
+pub fn state(config: Config, pool: sqlx::PgPool) -> AppState {
+    AppState::new(config, pool, |options| {
+        crate::app::shell(options).into_any()
+    })
 }
 
 /// Deletes expired sessions, sign-in failures older than the throttling window, accepted
@@ -120,7 +116,7 @@ async fn janitor(pool: sqlx::PgPool) {
 /// Deletes finished deliveries past their retention, a batch at a time (at most 20 per minute,
 /// so that a backlog is worked off without one long transaction or a busy loop).
 async fn prune_deliveries(pool: &sqlx::PgPool) {
-    use crate::webhooks::db::{PRUNE_BATCH, RETENTION, prune};
+    use crate::webhooks::delivery::queue::{PRUNE_BATCH, RETENTION, prune};
     for _ in 0..20 {
         match prune(pool, RETENTION, PRUNE_BATCH).await {
             Ok(deleted) if deleted < PRUNE_BATCH.unsigned_abs() => return,
@@ -188,40 +184,4 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
-}
-
-/// Sets the HTTP status of the server function's (or page's) response to the error's, and
-/// returns the error: `Err(fail(AppError::NotFound))`. A plain HTML form post (no JavaScript)
-/// keeps the redirect back to its page that Leptos answers it with.
-pub fn fail(error: AppError) -> AppError {
-    use leptos::prelude::use_context;
-    let html_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
-        parts.method == axum::http::Method::POST
-            && parts
-                .headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|accept| accept.to_str().ok())
-                .is_some_and(|accept| accept.contains("text/html"))
-    });
-    if !html_form_post
-        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
-        && let Ok(status) = axum::http::StatusCode::from_u16(error.status_code())
-    {
-        response.set_status(status);
-    }
-    error
-}
-
-/// Logs an unexpected error with its whole cause chain and returns the generic error the
-/// customer sees. `doing` says what failed, e.g. "reading the system status".
-pub fn internal_error(doing: &str, error: &(dyn std::error::Error + 'static)) -> AppError {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    tracing::error!(error = %chain, "{doing} failed");
-    fail(AppError::Internal)
 }

@@ -5,18 +5,17 @@
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::{Delivery, MAX_WEBHOOKS, NewWebhook, Webhook, WebhookWithLog, WebhooksTab};
+use super::{
+    Delivery, DeliveryStatus, MAX_WEBHOOKS, NewWebhook, Webhook, WebhookWithLog, WebhooksTab,
+};
 use crate::{
     audit::{self, By, Origin, Subject},
-    secrets::Moment,
+    events::Event,
+    ui::time::Moment,
 };
 
 /// How many deliveries a webhook's log shows.
 pub const LOG_LENGTH: i64 = 50;
-/// How long a delivered or failed delivery is kept (pending ones are kept until they finish).
-pub const RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 60 * 60);
-/// The most rows one pruning statement deletes (a short transaction; the janitor repeats it).
-pub const PRUNE_BATCH: i64 = 5_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
@@ -58,7 +57,7 @@ struct DeliveryRow {
     id: Uuid,
     webhook_id: Uuid,
     event: String,
-    status: String,
+    status: DeliveryStatus,
     attempts: i32,
     last_status_code: Option<i32>,
     last_error: Option<String>,
@@ -103,24 +102,8 @@ pub async fn tab(
         return Ok(None);
     };
     let webhooks = list(pool, environment_id).await?;
-    let mut deliveries = sqlx::query_as!(
-        DeliveryRow,
-        r#"SELECT d.id, d.webhook_id, d.event, d.status, d.attempts, d.last_status_code, d.last_error,
-                  d.next_attempt_at AS "next_attempt_at: Time",
-                  (d.attempt_started_at IS NOT NULL AND d.next_attempt_at > clock_timestamp())
-                      AS "attempt_in_progress!",
-                  d.created_at AS "created_at: Time"
-             FROM webhooks w
-             CROSS JOIN LATERAL (
-                 SELECT * FROM webhook_deliveries
-                  WHERE webhook_id = w.id ORDER BY created_at DESC LIMIT $2) d
-            WHERE w.environment_id = $1
-            ORDER BY d.created_at DESC"#,
-        environment_id,
-        LOG_LENGTH
-    )
-    .fetch_all(pool)
-    .await?;
+    let ids: Vec<Uuid> = webhooks.iter().map(|webhook| webhook.id).collect();
+    let mut deliveries = latest_deliveries(pool, &ids).await?;
     let webhooks = webhooks
         .into_iter()
         .map(|webhook| {
@@ -184,22 +167,36 @@ pub async fn deliveries(
     if exists.is_none() {
         return Ok(None);
     }
-    let rows = sqlx::query_as!(
-        DeliveryRow,
-        r#"SELECT id, webhook_id, event, status, attempts, last_status_code, last_error,
-                  next_attempt_at AS "next_attempt_at: Time",
-                  (attempt_started_at IS NOT NULL AND next_attempt_at > clock_timestamp())
-                      AS "attempt_in_progress!",
-                  created_at AS "created_at: Time"
-             FROM webhook_deliveries WHERE webhook_id = $1
-            ORDER BY created_at DESC LIMIT $2"#,
-        webhook_id,
-        LOG_LENGTH
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows = latest_deliveries(&mut *tx, &[webhook_id]).await?;
     tx.commit().await?;
     Ok(Some(rows.into_iter().map(Delivery::from).collect()))
+}
+
+/// The latest [`LOG_LENGTH`] deliveries of each of these webhooks, newest first: the one query
+/// behind the tab's logs and one webhook's log.
+async fn latest_deliveries(
+    db: impl sqlx::PgExecutor<'_>,
+    webhook_ids: &[Uuid],
+) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+    sqlx::query_as!(
+        DeliveryRow,
+        r#"SELECT d.id AS "id!", d.webhook_id AS "webhook_id!", d.event AS "event!",
+                  d.status AS "status!: DeliveryStatus", d.attempts AS "attempts!",
+                  d.last_status_code AS "last_status_code?", d.last_error AS "last_error?",
+                  d.next_attempt_at AS "next_attempt_at?: Time",
+                  (d.attempt_started_at IS NOT NULL AND d.next_attempt_at > clock_timestamp())
+                      AS "attempt_in_progress!",
+                  d.created_at AS "created_at!: Time"
+             FROM unnest($1::uuid[]) AS w (id)
+             CROSS JOIN LATERAL (
+                 SELECT * FROM webhook_deliveries
+                  WHERE webhook_id = w.id ORDER BY created_at DESC LIMIT $2) d
+            ORDER BY d.created_at DESC"#,
+        webhook_ids,
+        LOG_LENGTH
+    )
+    .fetch_all(db)
+    .await
 }
 
 struct Locked {
@@ -264,9 +261,10 @@ pub async fn create(
     .await?;
     sqlx::query!(
         "INSERT INTO webhook_deliveries (environment_id, webhook_id, event, payload, next_attempt_at)
-         VALUES ($1, $2, 'ping', $3, now())",
+         VALUES ($1, $2, $3, $4, now())",
         environment_id,
         row.id,
+        Event::Ping.name(),
         serde_json::json!({ "webhook_id": row.id })
     )
     .execute(&mut *tx)
@@ -321,207 +319,4 @@ pub async fn delete(
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Queues `event` for every webhook of the environment that subscribed to it, in the caller's
-/// transaction.
-pub async fn enqueue(
-    tx: &mut Transaction<'_, Postgres>,
-    environment_id: Uuid,
-    event: &str,
-    payload: serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO webhook_deliveries (environment_id, webhook_id, event, payload, next_attempt_at)
-         SELECT environment_id, id, $2, $3, now() FROM webhooks
-          WHERE environment_id = $1 AND $2 = ANY (events)",
-        environment_id,
-        event,
-        payload
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// A delivery a worker claimed: its attempt number and what to send where.
-#[derive(Debug)]
-pub struct Claimed {
-    pub id: Uuid,
-    pub environment_id: Uuid,
-    pub event: String,
-    pub payload: serde_json::Value,
-    pub attempts: i32,
-    pub url: String,
-    pub max_retries: i32,
-    pub retry_interval_minutes: i32,
-}
-
-/// Claims up to `limit` due deliveries (rows other workers hold are skipped) and moves each a
-/// `lease` ahead: if this worker dies mid-attempt, another retries it when the lease ends.
-///
-/// An organization has at most `per_organization` attempts in flight, across all instances
-/// (claims take turns under an advisory lock, so the count they see is exact): one customer's
-/// backlog to a receiver that hangs cannot take every slot, and the others' deliveries go on.
-pub async fn claim(
-    pool: &PgPool,
-    limit: i64,
-    per_organization: i64,
-    lease: std::time::Duration,
-) -> Result<Vec<Claimed>, sqlx::Error> {
-    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-    let mut tx = pool.begin().await?;
-    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended('webhook delivery claims', 0))")
-        .fetch_one(&mut *tx)
-        .await?;
-    let claimed = sqlx::query_as!(
-        Claimed,
-        r#"WITH RECURSIVE
-           -- The environments with pending deliveries, one index probe each.
-           waiting (environment_id) AS (
-               (SELECT environment_id FROM webhook_deliveries
-                 WHERE status = 'pending' ORDER BY environment_id LIMIT 1)
-               UNION ALL
-               SELECT (SELECT d.environment_id FROM webhook_deliveries d
-                        WHERE d.status = 'pending' AND d.environment_id > w.environment_id
-                        ORDER BY d.environment_id LIMIT 1)
-                 FROM waiting w WHERE w.environment_id IS NOT NULL),
-           in_flight AS (
-               SELECT e.organization_id, count(*) AS n
-                 FROM webhook_deliveries d JOIN environments e ON e.id = d.environment_id
-                WHERE d.attempt_started_at IS NOT NULL AND d.next_attempt_at > clock_timestamp()
-                GROUP BY e.organization_id),
-           candidates AS (
-               SELECT c.id, c.next_attempt_at, e.organization_id
-                 FROM waiting w
-                 JOIN environments e ON e.id = w.environment_id
-                 CROSS JOIN LATERAL (
-                     SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
-                      WHERE d.environment_id = w.environment_id AND d.status = 'pending'
-                        AND d.next_attempt_at <= clock_timestamp()
-                      ORDER BY d.next_attempt_at LIMIT $3) c),
-           ranked AS (
-               SELECT c.id, c.next_attempt_at,
-                      row_number() OVER (PARTITION BY c.organization_id ORDER BY c.next_attempt_at)
-                        + coalesce(f.n, 0) AS slot
-                 FROM candidates c LEFT JOIN in_flight f USING (organization_id)),
-           due AS (
-               SELECT d.id FROM webhook_deliveries d JOIN ranked r ON r.id = d.id
-                WHERE r.slot <= $3
-                ORDER BY r.next_attempt_at
-                LIMIT $1
-                  FOR UPDATE OF d SKIP LOCKED)
-           UPDATE webhook_deliveries d
-              SET attempts = d.attempts + 1,
-                  attempt_started_at = clock_timestamp(),
-                  next_attempt_at = clock_timestamp() + $2 * interval '1 millisecond'
-             FROM due, webhooks w
-            WHERE d.id = due.id AND w.id = d.webhook_id
-        RETURNING d.id, d.environment_id, d.event, d.payload, d.attempts, w.url, w.max_retries,
-                  w.retry_interval_minutes"#,
-        limit,
-        lease_ms as f64,
-        per_organization
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(claimed)
-}
-
-/// How an attempt ended.
-pub enum Outcome {
-    Delivered {
-        status_code: i32,
-    },
-    Retry {
-        status_code: Option<i32>,
-        error: Option<String>,
-        after: std::time::Duration,
-    },
-    Failed {
-        status_code: Option<i32>,
-        error: Option<String>,
-    },
-}
-
-/// Writes an attempt's outcome, unless another worker claimed the delivery since (its lease
-/// ended): then that worker's attempt is the one on record.
-pub async fn record(
-    pool: &PgPool,
-    claimed: &Claimed,
-    outcome: &Outcome,
-) -> Result<bool, sqlx::Error> {
-    let (status, code, error, after_ms) = match outcome {
-        Outcome::Delivered { status_code } => ("delivered", Some(*status_code), None, None),
-        Outcome::Retry {
-            status_code,
-            error,
-            after,
-        } => (
-            "pending",
-            *status_code,
-            error.clone(),
-            Some(i64::try_from(after.as_millis()).unwrap_or(i64::MAX) as f64),
-        ),
-        Outcome::Failed { status_code, error } => ("failed", *status_code, error.clone(), None),
-    };
-    let updated = sqlx::query!(
-        "UPDATE webhook_deliveries
-            SET status = $3, last_status_code = $4, last_error = $5, attempt_started_at = NULL,
-                next_attempt_at = clock_timestamp() + $6 * interval '1 millisecond',
-                finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE clock_timestamp() END
-          WHERE id = $1 AND attempts = $2",
-        claimed.id,
-        claimed.attempts,
-        status,
-        code,
-        error,
-        after_ms
-    )
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(updated == 1)
-}
-
-/// The environment's signer, and the previous one while its grace period lasts.
-pub async fn signers(
-    pool: &PgPool,
-    environment_id: Uuid,
-    grace: std::time::Duration,
-) -> Result<Option<(Uuid, Option<Uuid>)>, sqlx::Error> {
-    let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX) as f64;
-    let row = sqlx::query!(
-        r#"SELECT webhook_signer_id,
-                  CASE WHEN webhook_signer_changed_at + $2 * interval '1 millisecond' > now()
-                       THEN previous_webhook_signer_id END AS previous
-             FROM environments WHERE id = $1"#,
-        environment_id,
-        grace_ms
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.and_then(|r| r.webhook_signer_id.map(|signer| (signer, r.previous))))
-}
-
-/// Deletes up to `batch` deliveries that finished more than `older_than` ago; returns how many.
-pub async fn prune(
-    pool: &PgPool,
-    older_than: std::time::Duration,
-    batch: i64,
-) -> Result<u64, sqlx::Error> {
-    let older_than_ms = i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX) as f64;
-    let deleted = sqlx::query!(
-        "DELETE FROM webhook_deliveries
-          WHERE id IN (SELECT id FROM webhook_deliveries
-                        WHERE finished_at < clock_timestamp() - $1 * interval '1 millisecond'
-                        LIMIT $2)",
-        older_than_ms,
-        batch
-    )
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(deleted)
 }

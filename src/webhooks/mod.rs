@@ -1,5 +1,5 @@
 //! Webhooks: URLs an environment's events are POSTed to, signed like REST requests with the
-//! environment's webhook signer (see [`crate::api::signature`]), retried, and logged.
+//! environment's webhook signer (see [`crate::platform::signature`]), retried, and logged.
 //!
 //! The rules below are shared by the portal's form and the REST API; the server checks them.
 
@@ -15,15 +15,17 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{environments::Environment, error::AppError, secrets::Moment};
+#[cfg(feature = "ssr")]
+use crate::{
+    accounts::session::require_member,
+    audit::{By, Origin},
+    error::{fail, internal_error},
+    platform::state::app_state,
+};
+use crate::{environments::Environment, error::AppError, events::Event, ui::time::Moment};
 
 /// The events a webhook can subscribe to, as named in payloads.
-pub const EVENTS: [&str; 4] = [
-    "ping",
-    "api_secret.created",
-    "api_secret.removed",
-    "webhook_signer.changed",
-];
+pub const EVENTS: [&str; 4] = Event::NAMES;
 /// The most webhooks an environment can have.
 pub const MAX_WEBHOOKS: i64 = 10;
 pub const MAX_RETRIES: i32 = 20;
@@ -90,13 +92,40 @@ impl NewWebhook {
     }
 }
 
+/// Where a delivery stands (stored as its lowercase name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "lowercase")
+)]
+pub enum DeliveryStatus {
+    /// Not sent yet, being attempted, or waiting for a retry.
+    Pending,
+    /// A 2xx answered.
+    Delivered,
+    /// Its retries ran out.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The stored name, also the log's CSS class.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
 /// One delivery of one event to one webhook, as its log shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     pub id: Uuid,
     pub event: String,
-    /// `pending`, `delivered` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
@@ -121,7 +150,7 @@ pub fn log_reload_due(deliveries: &[Delivery], now_ms: i64, last_ms: i64) -> boo
     since >= LOG_IDLE_MS
         || (since >= LOG_FOLLOW_MS
             && deliveries.iter().any(|delivery| {
-                delivery.status == "pending"
+                delivery.status == DeliveryStatus::Pending
                     && (delivery.attempt_in_progress
                         || delivery
                             .next_attempt_at
@@ -158,12 +187,12 @@ pub struct WebhooksTab {
 
 #[server(prefix = "/rpc", endpoint = "list_webhooks")]
 pub async fn list_webhooks(environment_id: Uuid) -> Result<WebhooksTab, AppError> {
-    let member = crate::accounts::session::require_member()?;
-    let state = crate::server::state::app_state()?;
+    let member = require_member()?;
+    let state = app_state()?;
     db::tab(&state.pool, member.organization_id, environment_id)
         .await
-        .map_err(|e| crate::server::internal_error("listing webhooks", &e))?
-        .ok_or_else(|| crate::server::fail(AppError::NotFound))
+        .map_err(AppError::from)?
+        .ok_or_else(|| fail(AppError::NotFound))
 }
 
 /// One webhook's delivery log (newest first), which the open tab follows.
@@ -172,8 +201,8 @@ pub async fn list_deliveries(
     environment_id: Uuid,
     webhook_id: Uuid,
 ) -> Result<Vec<Delivery>, AppError> {
-    let member = crate::accounts::session::require_member()?;
-    let state = crate::server::state::app_state()?;
+    let member = require_member()?;
+    let state = app_state()?;
     db::deliveries(
         &state.pool,
         Some(member.organization_id),
@@ -181,8 +210,8 @@ pub async fn list_deliveries(
         webhook_id,
     )
     .await
-    .map_err(|e| crate::server::internal_error("listing deliveries", &e))?
-    .ok_or_else(|| crate::server::fail(AppError::NotFound))
+    .map_err(AppError::from)?
+    .ok_or_else(|| fail(AppError::NotFound))
 }
 
 pub use add::{AddWebhook, add_webhook};
@@ -205,7 +234,7 @@ mod add {
         max_retries: String,
         retry_interval_minutes: String,
     ) -> Result<Webhook, AppError> {
-        let member = crate::accounts::session::require_member()?;
+        let member = require_member()?;
         let events: Vec<String> = [
             event_ping,
             event_api_secret_created,
@@ -217,48 +246,50 @@ mod add {
         .filter(|(field, _)| field.is_some())
         .map(|(_, event)| event.to_owned())
         .collect();
-        let state = crate::server::state::app_state()?;
+        let state = app_state()?;
         let new = NewWebhook::parse(&url, &events, &max_retries, &retry_interval_minutes)
-            .map_err(|m| crate::server::fail(AppError::Invalid(m.into())))?;
+            .map_err(|m| fail(AppError::Invalid(m.into())))?;
         target::check_url(&new.url, &state.webhooks)
-            .map_err(|e| crate::server::fail(AppError::Invalid(e.to_string())))?;
-        let origin = crate::audit::Origin::of_server_fn();
+            .map_err(|e| fail(AppError::Invalid(e.to_string())))?;
+        let origin = Origin::of_server_fn();
         db::create(
             &state.pool,
-            crate::audit::By::Member(&member),
+            By::Member(&member),
             &origin,
             environment_id,
             &new,
         )
         .await
-        .map_err(action_error)
+        .map_err(AppError::from)
     }
 }
 
 #[server(prefix = "/rpc", endpoint = "remove_webhook")]
 pub async fn remove_webhook(environment_id: Uuid, webhook_id: Uuid) -> Result<(), AppError> {
-    let member = crate::accounts::session::require_member()?;
-    let state = crate::server::state::app_state()?;
-    let origin = crate::audit::Origin::of_server_fn();
+    let member = require_member()?;
+    let state = app_state()?;
+    let origin = Origin::of_server_fn();
     db::delete(
         &state.pool,
-        crate::audit::By::Member(&member),
+        By::Member(&member),
         &origin,
         environment_id,
         webhook_id,
     )
     .await
-    .map_err(action_error)
+    .map_err(AppError::from)
 }
 
 #[cfg(feature = "ssr")]
-pub fn action_error(error: db::ActionError) -> AppError {
-    use db::ActionError;
-    match error {
-        ActionError::NotFound => crate::server::fail(AppError::NotFound),
-        ActionError::NoSigner => crate::server::fail(AppError::Conflict(NO_SIGNER.into())),
-        ActionError::LimitReached => crate::server::fail(AppError::Conflict(LIMIT_REACHED.into())),
-        ActionError::Database(e) => crate::server::internal_error("changing webhooks", &e),
+impl From<db::ActionError> for AppError {
+    fn from(error: db::ActionError) -> Self {
+        use db::ActionError;
+        match error {
+            ActionError::NotFound => fail(AppError::NotFound),
+            ActionError::NoSigner => fail(AppError::Conflict(NO_SIGNER.into())),
+            ActionError::LimitReached => fail(AppError::Conflict(LIMIT_REACHED.into())),
+            ActionError::Database(e) => internal_error("changing webhooks", &e),
+        }
     }
 }
 
@@ -271,6 +302,11 @@ mod tests {
     }
 
     fn delivery(status: &str, next_attempt_ms: Option<i64>, in_progress: bool) -> Delivery {
+        let status = match status {
+            "pending" => DeliveryStatus::Pending,
+            "delivered" => DeliveryStatus::Delivered,
+            _ => DeliveryStatus::Failed,
+        };
         let moment = |ms| Moment {
             ms,
             iso: String::new(),
@@ -279,7 +315,7 @@ mod tests {
         Delivery {
             id: Uuid::nil(),
             event: "ping".to_owned(),
-            status: status.to_owned(),
+            status,
             attempts: 0,
             last_status_code: None,
             last_error: None,

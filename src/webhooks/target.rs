@@ -7,35 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use reqwest::Url;
 
-/// The webhook settings (see `.env.example`).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// `PORTAL_WEBHOOK_ALLOW_HTTP`: plain http URLs (default: not in production).
-    pub allow_http: bool,
-    /// `PORTAL_WEBHOOK_ALLOW_PRIVATE`: loopback and private-range targets (default: not in
-    /// production).
-    pub allow_private: bool,
-    /// `PORTAL_WEBHOOK_MINUTE_MS`: how long one minute of "Retry interval" lasts (default
-    /// 60000; tests shorten it).
-    pub minute: std::time::Duration,
-    /// `PORTAL_WEBHOOK_SIGNER_GRACE_SECS`: how long after a signer switch deliveries also carry
-    /// the previous signer's signature (default 24 h; 0 turns it off).
-    pub signer_grace: std::time::Duration,
-    /// Per attempt, connection to last byte.
-    pub timeout: std::time::Duration,
-}
-
-impl Settings {
-    pub fn new(production: bool) -> Settings {
-        Settings {
-            allow_http: !production,
-            allow_private: !production,
-            minute: std::time::Duration::from_secs(60),
-            signer_grace: std::time::Duration::from_secs(24 * 3600),
-            timeout: std::time::Duration::from_secs(15),
-        }
-    }
-}
+use crate::platform::config::WebhookSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
@@ -56,7 +28,7 @@ pub enum TargetError {
 }
 
 /// Checks a webhook URL as written (the name's addresses are checked at each delivery).
-pub fn check_url(url: &str, settings: &Settings) -> Result<Url, TargetError> {
+pub fn check_url(url: &str, settings: &WebhookSettings) -> Result<Url, TargetError> {
     let parsed = Url::parse(url).map_err(|_| TargetError::Malformed)?;
     match parsed.scheme() {
         "https" => {}
@@ -154,7 +126,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The HTTP client deliveries use: no redirects (a 3xx is a failed attempt), no proxy from the
 /// environment, the attempt's timeout, a connect timeout of at most 5 s (a target that does not
 /// answer holds a delivery slot for no longer), the guarded resolver.
-pub fn client(settings: &Settings) -> reqwest::Result<reqwest::Client> {
+pub fn client(settings: &WebhookSettings) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -171,8 +143,8 @@ pub fn client(settings: &Settings) -> reqwest::Result<reqwest::Client> {
 mod tests {
     use super::*;
 
-    fn production() -> Settings {
-        Settings::new(true)
+    fn production() -> WebhookSettings {
+        WebhookSettings::new(true)
     }
 
     #[test]
@@ -228,7 +200,7 @@ mod tests {
 
     #[test]
     fn development_allows_http_and_local_targets() {
-        let s = Settings::new(false);
+        let s = WebhookSettings::new(false);
         assert!(check_url("http://127.0.0.1:9000/hook", &s).is_ok());
         assert!(check_url("http://localhost:9000/hook", &s).is_ok());
         assert_eq!(

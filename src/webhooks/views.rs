@@ -8,11 +8,14 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use super::{
-    AddWebhook, Delivery, EVENTS, RemoveWebhook, WebhookWithLog, WebhooksTab, list_webhooks,
+    AddWebhook, Delivery, DeliveryStatus, EVENTS, RemoveWebhook, WebhookWithLog, WebhooksTab,
+    list_webhooks,
 };
 use crate::{
-    app::NotFound, environments::views::environment_tab, error::AppError, secrets::relative_time,
-    ui::PageTitle,
+    environments::views::environment_tab,
+    error::AppError,
+    ui::time::{relative_time, start_clock, time_until},
+    ui::{PageTitle, loaded},
 };
 
 #[component]
@@ -20,19 +23,9 @@ pub fn WebhooksPage() -> impl IntoView {
     let tab = environment_tab(list_webhooks);
     let add = ServerAction::<AddWebhook>::new();
     let remove = ServerAction::<RemoveWebhook>::new();
-    view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match tab.await {
-                    Ok(tab) => view! { <WebhooksView tab add remove /> }.into_any(),
-                    Err(AppError::NotFound) => view! { <NotFound /> }.into_any(),
-                    Err(error) => {
-                        view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
-    }
+    loaded(tab, move |tab: WebhooksTab| {
+        view! { <WebhooksView tab add remove /> }.into_any()
+    })
 }
 
 fn error_of<T: Clone + Send + Sync + 'static>(
@@ -254,7 +247,7 @@ fn DeliveryLog(
 ) -> impl IntoView {
     let deliveries = RwSignal::new(deliveries);
     let now_ms = RwSignal::new(now_ms);
-    crate::secrets::views::start_clock(now_ms);
+    start_clock(now_ms);
     follow(environment_id, webhook_id, deliveries);
     let rows = move || {
         let now_ms = now_ms.get();
@@ -328,10 +321,10 @@ fn follow(environment_id: Uuid, webhook_id: Uuid, deliveries: RwSignal<Vec<Deliv
 
 #[component]
 fn DeliveryRow(delivery: Delivery, now_ms: i64) -> impl IntoView {
-    let status_text = match delivery.status.as_str() {
-        "delivered" => "Delivered",
-        "failed" => "Failed",
-        _ => "Pending",
+    let status_text = match delivery.status {
+        DeliveryStatus::Delivered => "Delivered",
+        DeliveryStatus::Failed => "Failed",
+        DeliveryStatus::Pending => "Pending",
     };
     let response = match (delivery.last_status_code, &delivery.last_error) {
         (Some(code), _) => code.to_string(),
@@ -354,7 +347,7 @@ fn DeliveryRow(delivery: Delivery, now_ms: i64) -> impl IntoView {
                 <code>{delivery.event.clone()}</code>
             </td>
             <td>
-                <span class=format!("delivery-status {}", delivery.status)>{status_text}</span>
+                <span class=format!("delivery-status {}", delivery.status.name())>{status_text}</span>
             </td>
             <td>{delivery.attempts}</td>
             <td>{response}</td>
@@ -365,39 +358,5 @@ fn DeliveryRow(delivery: Delivery, now_ms: i64) -> impl IntoView {
                 </time>
             </td>
         </tr>
-    }
-}
-
-/// "now", "in 40 seconds", "in 10 minutes", "in 3 hours": when the next attempt is due.
-pub fn time_until(now_ms: i64, then_ms: i64) -> String {
-    let seconds =
-        u64::try_from(then_ms.saturating_sub(now_ms).saturating_add(999) / 1000).unwrap_or(0);
-    let (count, unit) = match seconds {
-        0 => return "now".into(),
-        s if s < 60 => (s, "second"),
-        s if s < 3600 => (s.div_ceil(60), "minute"),
-        s => (s.div_ceil(3600), "hour"),
-    };
-    if count == 1 {
-        format!("in 1 {unit}")
-    } else {
-        format!("in {count} {unit}s")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::time_until;
-
-    #[test]
-    fn next_attempts_read_naturally() {
-        let now = 1_800_000_000_000;
-        assert_eq!(time_until(now, now - 5_000), "now");
-        assert_eq!(time_until(now, now), "now");
-        assert_eq!(time_until(now, now + 1), "in 1 second");
-        assert_eq!(time_until(now, now + 40_000), "in 40 seconds");
-        assert_eq!(time_until(now, now + 60_000), "in 1 minute");
-        assert_eq!(time_until(now, now + 9 * 60_000 + 1), "in 10 minutes");
-        assert_eq!(time_until(now, now + 3 * 3_600_000), "in 3 hours");
     }
 }

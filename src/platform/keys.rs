@@ -1,0 +1,340 @@
+//! Decrypted API secrets, cached per environment for verifying signatures.
+//!
+//! An entry is dropped (and its keys zeroized) when the environment's secrets change: on this
+//! instance at once, on every instance through Postgres `NOTIFY api_secrets_changed` (sent by a
+//! trigger on `api_secrets`, at commit). A short TTL is the backstop, and a lost listener
+//! connection clears everything.
+//!
+//! The environment id in a request is the caller's choice, and any caller can send a fresh
+//! timestamp with a made-up signature. So ids without secrets are remembered apart from the real
+//! keys (a flood of made-up ids cannot evict them), and at most [`MAX_CONCURRENT_LOADS`] loads
+//! query the database at once (such a flood cannot take the pool's connections from the portal).
+//! A request waits at most [`MAX_LOAD_WAIT`] for its turn (then it is told to retry: 503), and
+//! the webhook worker loads through a permit of its own, so such a flood delays no delivery.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use sqlx::PgPool;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::platform::crypto::{Keyring, OpenError};
+
+pub const CHANNEL: &str = "api_secrets_changed";
+/// At most this many environments with secrets are cached; beyond, the least recently used
+/// one makes room.
+const MAX_ENTRIES: usize = 10_000;
+/// At most this many ids without secrets (unknown ones included); beyond, the oldest one
+/// makes room.
+pub const MAX_EMPTY_ENTRIES: usize = 10_000;
+/// At most this many requests' cache misses query the database at once; the others wait their
+/// turn, for at most [`MAX_LOAD_WAIT`].
+pub const MAX_CONCURRENT_LOADS: usize = 4;
+/// A load takes a millisecond or two: a request that waited this long is behind a flood.
+pub const MAX_LOAD_WAIT: Duration = Duration::from_secs(1);
+
+/// One API secret, decrypted and keyed for HMAC (wiped when dropped).
+pub struct SecretKey {
+    pub id: Uuid,
+    pub key: super::signature::SigningKey,
+    /// When this instance last passed a use of it on to [`super::usage::Usage`] (ms); the key
+    /// used last is the first one a request is checked against.
+    pub last_marked_ms: std::sync::atomic::AtomicI64,
+}
+
+pub type Keys = Arc<[SecretKey]>;
+
+pub struct KeyCache {
+    entries: RwLock<Entries>,
+    /// Requests' loads.
+    loads: Semaphore,
+    /// The webhook worker's loads (one at a time, apart from requests').
+    delivery_loads: Semaphore,
+    /// Bumped by every invalidation: a load that started before one is not cached.
+    generation: AtomicU64,
+    ttl: Duration,
+}
+
+#[derive(Default)]
+struct Entries {
+    /// Environments with at least one secret.
+    keys: HashMap<Uuid, (Keys, Instant)>,
+    /// Ids with no secret: environments without one yet, and ids that name no environment.
+    empty: HashMap<Uuid, (Keys, Instant)>,
+}
+
+/// When an entry was last of use: its keys' last verification (kept by the hot path anyway,
+/// see [`SecretKey::last_marked_ms`]), else its load. Eviction goes by this, so a full cache
+/// drops the entry nobody has used for longest, never everyone's.
+fn last_use(keys: &Keys, loaded: Instant, now: Instant, now_ms: i64) -> i64 {
+    let loaded_ms = now_ms
+        .saturating_sub(i64::try_from(now.duration_since(loaded).as_millis()).unwrap_or(i64::MAX));
+    keys.iter()
+        .map(|key| key.last_marked_ms.load(Ordering::Relaxed))
+        .fold(loaded_ms, i64::max)
+}
+
+impl Entries {
+    /// The cached keys (none for an id without secrets), if still fresh.
+    fn fresh(&self, environment_id: &Uuid, ttl: Duration) -> Option<&Keys> {
+        let (keys, loaded) = self
+            .keys
+            .get(environment_id)
+            .or_else(|| self.empty.get(environment_id))?;
+        (loaded.elapsed() < ttl).then_some(keys)
+    }
+
+    fn insert(&mut self, environment_id: Uuid, keys: Keys, max_keys: usize, max_empty: usize) {
+        let (map, other, max) = if keys.is_empty() {
+            (&mut self.empty, &mut self.keys, max_empty)
+        } else {
+            (&mut self.keys, &mut self.empty, max_keys)
+        };
+        other.remove(&environment_id);
+        if map.len() >= max && !map.contains_key(&environment_id) {
+            // A scan, on a miss with a full cache only: cheaper than ordering every hit.
+            let (now, now_ms) = (Instant::now(), super::now_ms());
+            let victim = map
+                .iter()
+                .min_by_key(|(_, (keys, loaded))| last_use(keys, *loaded, now, now_ms))
+                .map(|(id, _)| *id);
+            if let Some(victim) = victim {
+                map.remove(&victim);
+            }
+        }
+        map.insert(environment_id, (keys, Instant::now()));
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// Every load permit stayed taken for [`MAX_LOAD_WAIT`].
+    #[error("too many API secret loads under way")]
+    Busy,
+}
+
+impl KeyCache {
+    pub fn new(ttl: Duration) -> KeyCache {
+        KeyCache {
+            entries: RwLock::default(),
+            loads: Semaphore::new(MAX_CONCURRENT_LOADS),
+            delivery_loads: Semaphore::new(1),
+            generation: AtomicU64::new(0),
+            ttl,
+        }
+    }
+
+    /// The environment's secrets (none for an unknown environment), for a request: `Busy` if
+    /// no load permit frees up within [`MAX_LOAD_WAIT`].
+    pub async fn keys(
+        &self,
+        pool: &PgPool,
+        keyring: &Keyring,
+        environment_id: Uuid,
+    ) -> Result<Keys, KeyError> {
+        if let Some(keys) = self.cached(environment_id) {
+            return Ok(keys);
+        }
+        let Ok(permit) = tokio::time::timeout(MAX_LOAD_WAIT, self.loads.acquire()).await else {
+            return Err(KeyError::Busy);
+        };
+        self.load(permit, pool, keyring, environment_id).await
+    }
+
+    /// The environment's secrets, for signing a webhook: through the worker's own permit, so
+    /// requests' loads never hold up a delivery.
+    pub async fn keys_for_delivery(
+        &self,
+        pool: &PgPool,
+        keyring: &Keyring,
+        environment_id: Uuid,
+    ) -> Result<Keys, KeyError> {
+        if let Some(keys) = self.cached(environment_id) {
+            return Ok(keys);
+        }
+        let permit = self.delivery_loads.acquire().await;
+        self.load(permit, pool, keyring, environment_id).await
+    }
+
+    /// Loads the keys while `_permit` is held (`Err` only if its semaphore were closed, which
+    /// these never are).
+    async fn load(
+        &self,
+        _permit: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
+        pool: &PgPool,
+        keyring: &Keyring,
+        environment_id: Uuid,
+    ) -> Result<Keys, KeyError> {
+        // Whoever held the permit before may have just loaded these.
+        if let Some(keys) = self.cached(environment_id) {
+            return Ok(keys);
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let rows = sqlx::query!(
+            "SELECT id, key_id, nonce, ciphertext FROM api_secrets WHERE environment_id = $1",
+            environment_id
+        )
+        .fetch_all(pool)
+        .await?;
+        let keys: Keys = rows
+            .into_iter()
+            .map(|row| {
+                let key = keyring.open(
+                    row.id,
+                    environment_id,
+                    &row.key_id,
+                    &row.nonce,
+                    &row.ciphertext,
+                )?;
+                Ok(SecretKey {
+                    id: row.id,
+                    // The decrypted bytes are zeroized when `key` drops, right after.
+                    key: super::signature::SigningKey::new(&key),
+                    last_marked_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+                })
+            })
+            .collect::<Result<Vec<_>, OpenError>>()?
+            .into();
+        let mut entries = self.write();
+        if self.generation.load(Ordering::Acquire) == generation {
+            entries.insert(environment_id, keys.clone(), MAX_ENTRIES, MAX_EMPTY_ENTRIES);
+        }
+        Ok(keys)
+    }
+
+    fn cached(&self, environment_id: Uuid) -> Option<Keys> {
+        self.read().fresh(&environment_id, self.ttl).cloned()
+    }
+
+    /// Runs `f` on the environment's keys under the cache's read lock, if they are cached and
+    /// fresh (`None` otherwise: load them with [`KeyCache::keys`]).
+    pub fn with_cached<R>(
+        &self,
+        environment_id: Uuid,
+        f: impl FnOnce(&[SecretKey]) -> R,
+    ) -> Option<R> {
+        self.read()
+            .fresh(&environment_id, self.ttl)
+            .map(|keys| f(keys))
+    }
+
+    pub fn invalidate(&self, environment_id: Uuid) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let mut entries = self.write();
+        entries.keys.remove(&environment_id);
+        entries.empty.remove(&environment_id);
+    }
+
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        *self.write() = Entries::default();
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
+        self.entries
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Entries> {
+        self.entries
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Listens for changes made by any instance and drops the affected entries; runs until the
+/// process ends, reconnecting (and clearing the cache, since notifications may have been missed)
+/// whenever the connection is lost.
+pub async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
+    // Ends with the pool (the server is shutting down).
+    while !pool.is_closed() {
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(CHANNEL).await {
+                    tracing::warn!(error = %e, "cannot LISTEN for API secret changes");
+                } else {
+                    cache.clear();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(notification)) => match notification.payload().parse() {
+                                Ok(environment_id) => cache.invalidate(environment_id),
+                                Err(_) => cache.clear(),
+                            },
+                            Ok(None) => {
+                                // Reconnected: what happened meanwhile is unknown.
+                                cache.clear();
+                            }
+                            Err(_) if pool.is_closed() => return,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "API secret change listener failed");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(_) if pool.is_closed() => return,
+            Err(e) => tracing::warn!(error = %e, "cannot connect the API secret change listener"),
+        }
+        cache.clear();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(count: usize) -> Keys {
+        (0..count)
+            .map(|_| SecretKey {
+                id: Uuid::new_v4(),
+                key: super::super::signature::SigningKey::new(&[7; 32]),
+                last_marked_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            })
+            .collect::<Vec<_>>()
+            .into()
+    }
+
+    #[test]
+    fn a_full_cache_drops_the_least_recently_used_entry_not_everyone() {
+        let mut entries = Entries::default();
+        let (a, b, c, d) = (
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+        );
+        entries.insert(a, keys(1), 2, 2);
+        std::thread::sleep(Duration::from_millis(5));
+        entries.insert(b, keys(1), 2, 2);
+        std::thread::sleep(Duration::from_millis(5));
+        // `a` verifies a request now: `b` is the one nobody has used since.
+        entries.keys[&a].0[0]
+            .last_marked_ms
+            .store(crate::platform::now_ms(), Ordering::Relaxed);
+        entries.insert(c, keys(2), 2, 2);
+        assert!(entries.keys.contains_key(&a) && entries.keys.contains_key(&c));
+        assert!(!entries.keys.contains_key(&b));
+        // Made-up ids fill their own map, oldest out first, and never touch the keys.
+        for _ in 0..5 {
+            entries.insert(Uuid::new_v4(), keys(0), 2, 2);
+        }
+        entries.insert(d, keys(0), 2, 2);
+        assert_eq!(entries.empty.len(), 2);
+        assert!(entries.empty.contains_key(&d));
+        assert_eq!(entries.keys.len(), 2);
+    }
+}

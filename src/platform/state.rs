@@ -1,0 +1,94 @@
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::*;
+use sqlx::PgPool;
+
+use super::{
+    client::TrustedProxies, config::Config, config::WebhookSettings, crypto::Keyring,
+    keys::KeyCache, usage::Usage,
+};
+use crate::error::AppError;
+
+/// Shared by every handler and server function (leptos_axum provides it as context).
+///
+/// axum clones the state for every request: one `Arc` makes that one reference count, not one
+/// per field.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// The whole HTML document around the app, for the handlers that render a page themselves (the
+/// account forms' answers). The app is assembled above every feature, so it is handed down here
+/// instead of being imported from below.
+pub type Document = fn(LeptosOptions) -> AnyView;
+
+/// What [`AppState`] shares.
+#[derive(Clone)]
+pub struct Shared {
+    pub leptos_options: Arc<LeptosOptions>,
+    pub document: Document,
+    pub pool: PgPool,
+    /// Session cookies get `Secure` (and the `__Host-` prefix): the portal is served over https.
+    pub secure_cookies: bool,
+    /// Master keys for API secrets.
+    pub keyring: Arc<Keyring>,
+    /// Decrypted API secrets for verifying REST requests, per environment.
+    pub keys: Arc<KeyCache>,
+    /// "Last used" marks waiting to be written.
+    pub usage: Arc<Usage>,
+    /// How far `X-CS-Timestamp` may be from the server's clock.
+    pub signature_tolerance: std::time::Duration,
+    /// Where webhooks may go, how long retries wait, the previous signer's grace period.
+    pub webhooks: Arc<WebhookSettings>,
+    /// Our own proxies, whose `X-Forwarded-For` says who the client is.
+    pub trusted_proxies: TrustedProxies,
+    /// Sign-ups accepted from one address (or IPv6 /64) per hour.
+    pub sign_ups_per_hour: i32,
+}
+
+impl AppState {
+    /// The state, from the configuration: the one place it is assembled, for the server and for
+    /// the tests alike.
+    pub fn new(config: Config, pool: PgPool, document: Document) -> AppState {
+        AppState(Arc::new(Shared {
+            leptos_options: Arc::new(config.leptos_options),
+            document,
+            pool,
+            secure_cookies: config.secure_cookies,
+            keyring: Arc::new(config.keyring),
+            keys: Arc::new(KeyCache::new(config.key_cache_ttl)),
+            usage: Arc::default(),
+            signature_tolerance: config.signature_tolerance,
+            webhooks: Arc::new(config.webhooks),
+            trusted_proxies: config.trusted_proxies,
+            sign_ups_per_hour: config.sign_ups_per_hour,
+        }))
+    }
+
+    /// This state's own copy to change (a server sets its state up once; tests vary it).
+    pub fn make_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        (*state.leptos_options).clone()
+    }
+}
+
+/// The state, from inside a server function or a component rendered on the server.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}

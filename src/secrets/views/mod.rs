@@ -1,0 +1,225 @@
+//! The "API secrets" tab: the list, "Create a new API secret", and the three modals (the new
+//! value, "Use with webhooks", "Remove").
+//!
+//! The page is rendered whole on the server from one server call; after that, each action's
+//! answer carries the environment's fresh list, which replaces the one on screen (rows are
+//! keyed, so only changed rows are redrawn and focus has somewhere stable to return to).
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+mod dom;
+mod modals;
+mod table;
+
+use modals::ModalDialog;
+use table::SecretsTable;
+
+use super::{
+    CreatedSecret, LIMIT_REACHED, MAX_SECRETS, SecretSummary, SecretsTab, create_api_secret,
+    list_api_secrets, parse_label,
+};
+use crate::{
+    environments::views::environment_tab,
+    ui::{PageTitle, copy::CopyButton, loaded, time::start_clock},
+};
+
+const STATUS_ID: &str = "secrets-status";
+const CREATE_BUTTON_ID: &str = "create-secret";
+
+#[component]
+pub fn ApiSecretsPage() -> impl IntoView {
+    let tab = environment_tab(list_api_secrets);
+    loaded(tab, |tab: SecretsTab| {
+        view! {
+            <PageTitle text=format!("API secrets · {} · Customer Portal", tab.environment.name) />
+            <h1>"API secrets"</h1>
+            <p class="lead">"Environment: " <strong>{tab.environment.name.clone()}</strong></p>
+            <p>
+                "API secrets authenticate your REST API calls and sign the webhooks we send you. "
+                "You can have up to 3, which makes rotating them easy. Keep them in a safe place."
+            </p>
+            <EnvironmentId id=tab.environment.id.to_string() />
+            <SecretsTabView tab />
+        }
+        .into_any()
+    })
+}
+
+/// The environment's id, which REST API URLs need: a read-only field and "Copy".
+#[component]
+fn EnvironmentId(id: String) -> impl IntoView {
+    view! {
+        <div class="environment-id">
+            <label for="environment-id">"Environment ID"</label>
+            <div class="copy-row">
+                <input
+                    id="environment-id"
+                    class="mono"
+                    type="text"
+                    readonly
+                    spellcheck="false"
+                    value=id.clone()
+                />
+                <CopyButton text=id />
+            </div>
+        </div>
+    }
+}
+
+/// Which modal is open, and for which secret.
+#[derive(Clone, PartialEq)]
+enum Modal {
+    Created(CreatedSecret),
+    UseWithWebhooks(SecretSummary),
+    Remove(SecretSummary),
+}
+
+/// State shared by the tab's parts.
+#[derive(Clone, Copy)]
+struct TabState {
+    environment_id: Uuid,
+    secrets: RwSignal<Vec<SecretSummary>>,
+    /// The browser's clock once hydrated; until then, the server's (same text on both sides).
+    now_ms: RwSignal<i64>,
+    hydrated: RwSignal<bool>,
+    modal: RwSignal<Option<Modal>>,
+    /// The id of the element that opened the modal: focus goes back to it.
+    opener: StoredValue<String>,
+    status: RwSignal<String>,
+}
+
+impl TabState {
+    fn open(&self, modal: Modal, opener: &str) {
+        self.opener.set_value(opener.to_owned());
+        self.status.set(String::new());
+        self.modal.set(Some(modal));
+    }
+
+    /// Closes the modal after a change: focus moves to the message saying what happened.
+    fn done(&self, message: String) {
+        self.opener.set_value(STATUS_ID.to_owned());
+        self.status.set(message);
+        self.modal.set(None);
+    }
+}
+
+/// The interactive part of the tab: an island, hydrated in the browser from the data it was
+/// rendered with (metadata only: values are never part of it).
+#[island]
+fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
+    let state = TabState {
+        environment_id: tab.environment.id,
+        secrets: RwSignal::new(tab.secrets),
+        now_ms: RwSignal::new(tab.now_ms),
+        hydrated: RwSignal::new(false),
+        modal: RwSignal::new(None),
+        opener: StoredValue::new(CREATE_BUTTON_ID.to_owned()),
+        status: RwSignal::new(String::new()),
+    };
+    provide_context(state);
+    Effect::new(move |_| {
+        state.hydrated.set(true);
+        start_clock(state.now_ms);
+        keep_fresh(state);
+    });
+
+    view! {
+        <CreateForm />
+        <p id=STATUS_ID class="status" role="status" tabindex="-1">
+            {move || state.status.get()}
+        </p>
+        <SecretsTable />
+        <ModalDialog />
+    }
+}
+
+#[component]
+fn CreateForm() -> impl IntoView {
+    let state = expect_context::<TabState>();
+    let label = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let full = move || state.secrets.with(Vec::len) >= MAX_SECRETS;
+
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if busy.get_untracked() || full() {
+            return;
+        }
+        let text = label.get_untracked();
+        if let Err(message) = parse_label(&text) {
+            error.set(Some(message.to_owned()));
+            return;
+        }
+        error.set(None);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match create_api_secret(state.environment_id, text).await {
+                Ok(created) => {
+                    label.set(String::new());
+                    state.secrets.set(created.secrets.clone());
+                    let message = format!("API secret {} created.", created.secret.masked);
+                    state.open(Modal::Created(created), CREATE_BUTTON_ID);
+                    state.status.set(message);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <form class="create-secret" on:submit=submit>
+            <div class="field">
+                <label for="secret-label">"Label (optional)"</label>
+                <input
+                    id="secret-label"
+                    name="label"
+                    type="text"
+                    maxlength="100"
+                    autocomplete="off"
+                    placeholder="e.g. CI deploys"
+                    aria-describedby="create-error"
+                    prop:value=move || label.get()
+                    on:input=move |ev| label.set(event_target_value(&ev))
+                />
+            </div>
+            <button
+                id=CREATE_BUTTON_ID
+                type="submit"
+                disabled=move || full() || busy.get()
+                aria-describedby="create-limit"
+            >
+                "Create a new API secret"
+            </button>
+            <p id="create-limit" class="hint" hidden=move || !full()>{LIMIT_REACHED}</p>
+            <p id="create-error" class="error" role="alert">{move || error.get()}</p>
+        </form>
+    }
+}
+
+/// Reloads the list every 30 seconds while no modal is open, so "Last used" follows the REST
+/// calls made meanwhile (browser only).
+fn keep_fresh(state: TabState) {
+    #[cfg(feature = "hydrate")]
+    {
+        let refresh = move || {
+            if state.modal.with_untracked(Option::is_some) {
+                return;
+            }
+            leptos::task::spawn_local(async move {
+                if let Ok(tab) = list_api_secrets(state.environment_id).await
+                    && state.modal.with_untracked(Option::is_none)
+                {
+                    state.secrets.set(tab.secrets);
+                }
+            });
+        };
+        if let Ok(handle) = set_interval_with_handle(refresh, std::time::Duration::from_secs(30)) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = state;
+}

@@ -1,0 +1,206 @@
+//! The tab's one modal `<dialog>` and what it shows: the new secret's value (once), "Use with
+//! webhooks" and "Remove", each confirmed or cancelled.
+
+use leptos::prelude::*;
+
+use super::{
+    Modal, TabState,
+    dom::{focus_back, keep_focus_inside},
+};
+use crate::{
+    secrets::{CreatedSecret, SecretSummary, removal_phrase, remove_api_secret, use_with_webhooks},
+    ui::copy::{copy_on_click, copy_outcome},
+};
+
+/// One native `<dialog>`, opened with `showModal()` whenever a modal is chosen: focus moves in
+/// and stays in, Escape cancels, and focus returns to the opener (or to the status message
+/// when the opener is gone or disabled).
+#[component]
+pub(super) fn ModalDialog() -> impl IntoView {
+    let state = expect_context::<TabState>();
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    Effect::new(move |_| {
+        let open = state.modal.with(Option::is_some);
+        if let Some(dialog) = dialog.get() {
+            if open && !dialog.open() {
+                let _ = dialog.show_modal();
+            } else if !open && dialog.open() {
+                dialog.close();
+            }
+        }
+    });
+    let on_close = move |_| {
+        state.modal.set(None);
+        state.opener.with_value(|id| focus_back(id));
+    };
+    view! {
+        <dialog
+            node_ref=dialog
+            class="modal"
+            aria-labelledby="modal-title"
+            on:close=on_close
+            on:keydown=keep_focus_inside
+        >
+            {move || match state.modal.get() {
+                Some(Modal::Created(created)) => view! { <RevealSecret created /> }.into_any(),
+                Some(Modal::UseWithWebhooks(secret)) => {
+                    view! { <ConfirmWebhookSigner secret /> }.into_any()
+                }
+                Some(Modal::Remove(secret)) => view! { <ConfirmRemove secret /> }.into_any(),
+                None => ().into_any(),
+            }}
+        </dialog>
+    }
+}
+
+#[component]
+fn RevealSecret(created: CreatedSecret) -> impl IntoView {
+    let state = expect_context::<TabState>();
+    let copied = RwSignal::new(None::<bool>);
+    let value = created.value;
+    let copy = copy_on_click(value.clone(), copied);
+    // Back to "Create a new API secret" (or, when it is now disabled, to the status message).
+    let close = move |_| state.modal.set(None);
+    view! {
+        <h2 id="modal-title">"Your new API secret"</h2>
+        <p class="warning">
+            <strong>"Copy it now and keep it in a safe place. "</strong>
+            "It will not be possible to display the full value of this API secret again."
+        </p>
+        <label for="new-secret-value">"API secret"</label>
+        <div class="copy-row">
+            <input
+                id="new-secret-value"
+                class="secret-value"
+                type="text"
+                readonly
+                spellcheck="false"
+                autocomplete="off"
+                value=value
+                on:focus=move |ev| {
+                    use wasm_bindgen::JsCast;
+                    if let Some(input) = ev
+                        .target()
+                        .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+                    {
+                        input.select();
+                    }
+                }
+            />
+            <button type="button" autofocus on:click=copy>"Copy"</button>
+        </div>
+        <p class="copied" role="status">
+            {copy_outcome(copied)}
+        </p>
+        <div class="modal-actions">
+            <button type="button" class="secondary" on:click=close>"Close"</button>
+        </div>
+    }
+}
+
+#[component]
+fn ConfirmWebhookSigner(secret: SecretSummary) -> impl IntoView {
+    let state = expect_context::<TabState>();
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let masked = secret.masked.clone();
+    let confirm = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let masked = masked.clone();
+        leptos::task::spawn_local(async move {
+            match use_with_webhooks(state.environment_id, secret.id).await {
+                Ok(secrets) => {
+                    state.secrets.set(secrets);
+                    state.done(format!("API secret {masked} is now used with webhooks."));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    let cancel = move |_| state.modal.set(None);
+    view! {
+        <h2 id="modal-title">"Use with webhooks"</h2>
+        <p>
+            "Sign webhooks requests with the API secret "
+            <code class="masked">{secret.masked.clone()}</code>
+            {(!secret.label.is_empty()).then(|| format!(" ({})", secret.label))}
+            "? The API secret used with webhooks until now will no longer sign them."
+        </p>
+        <p class="error" role="alert">{move || error.get()}</p>
+        <div class="modal-actions">
+            <button type="button" disabled=move || busy.get() on:click=confirm>"Confirm"</button>
+            <button type="button" class="secondary" autofocus on:click=cancel>"Cancel"</button>
+        </div>
+    }
+}
+
+#[component]
+fn ConfirmRemove(secret: SecretSummary) -> impl IntoView {
+    let state = expect_context::<TabState>();
+    let phrase = removal_phrase(&secret.masked);
+    let typed = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let matches = {
+        let phrase = phrase.clone();
+        move || typed.with(|t| *t == phrase)
+    };
+    let masked = secret.masked.clone();
+    let submit = {
+        let matches = matches.clone();
+        move |event: leptos::ev::SubmitEvent| {
+            event.prevent_default();
+            if busy.get_untracked() || !matches() {
+                return;
+            }
+            busy.set(true);
+            let masked = masked.clone();
+            let typed = typed.get_untracked();
+            leptos::task::spawn_local(async move {
+                match remove_api_secret(state.environment_id, secret.id, typed).await {
+                    Ok(secrets) => {
+                        state.secrets.set(secrets);
+                        state.done(format!("API secret {masked} removed."));
+                    }
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+                busy.set(false);
+            });
+        }
+    };
+    let cancel = move |_| state.modal.set(None);
+    view! {
+        <h2 id="modal-title">"Remove API secret"</h2>
+        <form on:submit=submit>
+            <p>
+                "Remove the API secret " <code class="masked">{secret.masked.clone()}</code>
+                {(!secret.label.is_empty()).then(|| format!(" ({})", secret.label))}
+                "? Requests signed with it will be refused. "
+                <strong>"This operation cannot be undone."</strong>
+            </p>
+            <label for="remove-phrase">
+                "To confirm, type " <kbd class="phrase">{phrase.clone()}</kbd>
+            </label>
+            <input
+                id="remove-phrase"
+                type="text"
+                autocomplete="off"
+                spellcheck="false"
+                autofocus
+                aria-describedby="remove-error"
+                on:input=move |ev| typed.set(event_target_value(&ev))
+            />
+            <p id="remove-error" class="error" role="alert">{move || error.get()}</p>
+            <div class="modal-actions">
+                <button type="submit" class="danger" disabled=move || !matches() || busy.get()>
+                    "Confirm"
+                </button>
+                <button type="button" class="secondary" on:click=cancel>"Cancel"</button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,121 @@
+//! Page pieces every feature uses.
+
+pub mod copy;
+pub mod time;
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The document's `<title>`. Use this, never `leptos_meta::Title`: leptos_meta 0.8 writes a
+/// server-rendered title into the `<head>` as it is, unescaped, so a name with `</title>` in it
+/// would end the title and start markup of its author's choosing. Escaped here, it is shown as
+/// typed. (In the browser, a title is set as text and needs no escaping; pages are rendered on
+/// the server only, so this runs there.)
+#[component]
+pub fn PageTitle(#[prop(into)] text: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let text = escape_text(&text);
+    view! { <leptos_meta::Title text /> }
+}
+
+/// Text made safe to put between HTML tags (and in a quoted attribute).
+pub fn escape_text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// A page's data once `data` has loaded: `view` renders it; a missing (or someone else's) one
+/// is "Page not found" with 404; any other error is said in an alert.
+pub fn loaded<T>(
+    data: Resource<Result<T, AppError>>,
+    view: impl Fn(T) -> AnyView + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let view = view.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(data) => view(data),
+                        Err(AppError::NotFound) => view! { <NotFound /> }.into_any(),
+                        Err(error) => {
+                            view! { <p class="error" role="alert">{error.to_string()}</p> }
+                                .into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// "Page not found", with the 404 status when rendered on the server.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <PageTitle text="Page not found · Customer Portal" />
+        <h1>"Page not found"</h1>
+        <p>
+            <a href="/" rel="external">"Go to the portal's home"</a>
+        </p>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_is_escaped_and_plain_text_kept() {
+        assert_eq!(
+            escape_text(r#"</title><script>alert("1")</script> & 'x'"#),
+            "&lt;/title&gt;&lt;script&gt;alert(&quot;1&quot;)&lt;/script&gt; &amp; &#39;x&#39;"
+        );
+        assert_eq!(escape_text("Production · café"), "Production · café");
+    }
+
+    /// Every page sets its title through [`PageTitle`]: a file that names leptos_meta's `Title`
+    /// itself would bring the unescaped one back.
+    #[test]
+    fn no_page_uses_leptos_metas_title_directly() {
+        fn visit(dir: &std::path::Path, offenders: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    visit(&path, offenders);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("ui/mod.rs")
+                {
+                    let source = std::fs::read_to_string(&path).unwrap();
+                    if source.contains("<Title") || source.contains("meta::Title") {
+                        offenders.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+        let mut offenders = Vec::new();
+        visit(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut offenders,
+        );
+        assert!(offenders.is_empty(), "use ui::PageTitle in {offenders:?}");
+    }
+}

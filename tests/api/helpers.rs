@@ -1,0 +1,351 @@
+//! A tiny HTTP client over the real router (no network): keeps the session cookie like a
+//! browser, and says where requests come from like a browser does.
+#![allow(dead_code)] // logs.rs and shutdown.rs include this file and use part of it
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+    response::Response,
+};
+use http_body_util::BodyExt;
+use portal::{
+    platform::{config::Config, state::AppState},
+    server::http::router,
+};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The master key the tests seal secrets with.
+pub const TEST_KEYS: &str =
+    "test-1:7f3c9a1e5b2d4f6081a3c5e7092b4d6f8a1c3e5079b2d4f6a8c0e1f3a5b7c9d1";
+
+/// The settings the tests run with, read by the server's own configuration code: development
+/// defaults made explicit (plain-http, local webhook receivers), the test master key, retry
+/// intervals counted in tenths of a second, and room for the many customers the tests sign up
+/// from one address (the throttle's own test lowers it).
+pub fn test_config() -> Config {
+    Config::from_vars(|name| {
+        let value = match name {
+            "PORTAL_LEPTOS_TOML" => concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml"),
+            // Each test's pool is its own database; the configuration's is not used.
+            "DATABASE_URL" => "postgres://localhost/unused",
+            "PORTAL_SECRETS_KEYS" => TEST_KEYS,
+            "PORTAL_SECURE_COOKIES" => "false",
+            "PORTAL_WEBHOOK_ALLOW_HTTP" => "true",
+            "PORTAL_WEBHOOK_ALLOW_PRIVATE" => "true",
+            "PORTAL_WEBHOOK_MINUTE_MS" => "100",
+            "PORTAL_SIGN_UPS_PER_HOUR" => "1000",
+            _ => return None,
+        };
+        Some(value.to_owned())
+    })
+    .unwrap()
+}
+
+/// The app's state as the server assembles it, with the test settings.
+pub fn state(pool: PgPool) -> AppState {
+    portal::server::state(test_config(), pool)
+}
+
+/// The app under test (its state as the server assembles it), and what tests do with it.
+#[derive(Clone)]
+pub struct TestApp {
+    pub state: AppState,
+}
+
+impl From<AppState> for TestApp {
+    /// An app whose state a test has changed (`AppState::make_mut`).
+    fn from(state: AppState) -> Self {
+        TestApp { state }
+    }
+}
+
+impl TestApp {
+    /// With the test settings, on the test's own database.
+    pub fn new(pool: PgPool) -> TestApp {
+        TestApp::from(state(pool))
+    }
+
+    /// A browser with no session yet.
+    pub fn client(&self) -> Client {
+        Client::with_state(self.state.clone())
+    }
+
+    /// A signed-up customer (of an organization named after them) and their "Production"
+    /// environment.
+    pub async fn customer(&self, email: &str) -> (Client, uuid::Uuid) {
+        let mut client = self.client();
+        let reply = client.sign_up(email, &format!("Org of {email}")).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+        let env = environment_id(reply.location());
+        (client, env)
+    }
+
+    /// "ada@example.com" of "Acme", signed up, with `count` new secrets in her first
+    /// environment.
+    pub async fn customer_with_secrets(
+        &self,
+        count: usize,
+    ) -> (Client, uuid::Uuid, Vec<portal::secrets::CreatedSecret>) {
+        let mut client = self.client();
+        let reply = client.sign_up("ada@example.com", "Acme").await;
+        let env = environment_id(reply.location());
+        let mut secrets = Vec::new();
+        for _ in 0..count {
+            secrets.push(created(&mut client, env).await);
+        }
+        (client, env, secrets)
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    app: Router,
+    pub cookie: Option<String>,
+    pub ip: std::net::IpAddr,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+}
+
+impl Client {
+    pub fn new(pool: PgPool) -> Client {
+        Client::with_state(state(pool))
+    }
+
+    pub fn with_state(state: AppState) -> Client {
+        Client {
+            app: router(state),
+            cookie: None,
+            ip: [203, 0, 113, 7].into(),
+        }
+    }
+
+    pub async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Reply {
+        let mut request = request
+            .header("host", "portal.test")
+            .header("user-agent", "portal-tests");
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie.clone());
+        }
+        let mut request: Request<Body> = request.body(body).unwrap();
+        let peer = std::net::SocketAddr::from((self.ip, 40000));
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let response: Response = self.app.clone().oneshot(request).await.unwrap();
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let value = value.to_str().unwrap();
+            let pair = value.split(';').next().unwrap().to_owned();
+            if value.contains("Max-Age=0") || pair.ends_with('=') {
+                self.cookie = None;
+            } else {
+                self.cookie = Some(pair);
+            }
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Reply {
+        self.send(Request::get(uri), Body::empty()).await
+    }
+
+    /// A form post from one of the portal's own pages.
+    pub async fn post_form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Reply {
+        self.post_form_from(uri, fields, "same-origin").await
+    }
+
+    pub async fn post_form_from(
+        &mut self,
+        uri: &str,
+        fields: &[(&str, &str)],
+        sec_fetch_site: &str,
+    ) -> Reply {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", portal::accounts::percent_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header("sec-fetch-site", sec_fetch_site);
+        self.send(request, Body::from(body)).await
+    }
+
+    pub async fn sign_up(&mut self, email: &str, organization: &str) -> Reply {
+        self.post_form(
+            "/sign-up",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("organization_name", organization),
+            ],
+        )
+        .await
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
+        self.post_form("/sign-in", &[("email", email), ("password", password)])
+            .await
+    }
+}
+
+/// The environment id in a `/environments/{id}/api-secrets` redirect.
+pub fn environment_id(location: &str) -> uuid::Uuid {
+    location
+        .strip_prefix("/environments/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("not an environment URL: {location}"))
+}
+
+// The API secrets actions, as the tab calls them.
+
+pub async fn create(client: &mut Client, env: uuid::Uuid, label: &str) -> Reply {
+    client
+        .post_form(
+            "/rpc/create_api_secret",
+            &[("environment_id", &env.to_string()), ("label", label)],
+        )
+        .await
+}
+
+pub async fn created(client: &mut Client, env: uuid::Uuid) -> portal::secrets::CreatedSecret {
+    let reply = create(client, env, "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+pub async fn switch(client: &mut Client, env: uuid::Uuid, secret: uuid::Uuid) -> Reply {
+    client
+        .post_form(
+            "/rpc/use_api_secret_with_webhooks",
+            &[
+                ("environment_id", &env.to_string()),
+                ("secret_id", &secret.to_string()),
+            ],
+        )
+        .await
+}
+
+pub async fn remove(
+    client: &mut Client,
+    env: uuid::Uuid,
+    secret: uuid::Uuid,
+    phrase: &str,
+) -> Reply {
+    client
+        .post_form(
+            "/rpc/remove_api_secret",
+            &[
+                ("environment_id", &env.to_string()),
+                ("secret_id", &secret.to_string()),
+                ("phrase", phrase),
+            ],
+        )
+        .await
+}
+
+pub async fn list(client: &mut Client, env: uuid::Uuid) -> Vec<portal::secrets::SecretSummary> {
+    let reply = client
+        .post_form(
+            "/rpc/list_api_secrets",
+            &[("environment_id", &env.to_string())],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let tab: portal::secrets::SecretsTab = serde_json::from_str(&reply.body).unwrap();
+    tab.secrets
+}
+
+// The REST API, as a customer's backend calls it.
+
+pub type Headers = Vec<(&'static str, String)>;
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The signature headers for `method uri` with `body`, signed with `secret` at `timestamp`.
+pub fn signed(secret: &str, method: &str, uri: &str, body: &str, timestamp: i64) -> Headers {
+    let ts = timestamp.to_string();
+    vec![
+        (
+            "x-cs-signature",
+            portal::platform::signature::sign(secret.as_bytes(), method, uri, &ts, body.as_bytes()),
+        ),
+        ("x-cs-timestamp", ts),
+    ]
+}
+
+/// Sends `method uri` with `body` and these headers, as a server does: no session cookie, no
+/// browser headers.
+pub async fn call(
+    client: &mut Client,
+    method: &str,
+    uri: &str,
+    body: &str,
+    headers: &[(&str, String)],
+) -> Reply {
+    let mut api = client.clone();
+    api.cookie = None;
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    api.send(request, Body::from(body.to_owned())).await
+}
+
+/// A JSON call signed now with `secret`, from the customer's backend (its own address and
+/// user agent).
+pub async fn signed_call(
+    client: &Client,
+    secret: &str,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> Reply {
+    let mut api = client.clone();
+    api.ip = [198, 51, 100, 20].into();
+    let mut headers = signed(secret, method, uri, body, now_ms());
+    headers.push(("content-type", "application/json".into()));
+    headers.push(("user-agent", "customer-backend/1.0".into()));
+    call(&mut api, method, uri, body, &headers).await
+}
+
+/// Waits (up to 20 s) until `check` holds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
