@@ -4,6 +4,8 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use serde::{Deserialize, Serialize};
 
 use crate::{error::AppError, ui::PageTitle};
+#[cfg(feature = "ssr")]
+use crate::{error::internal_error, platform::state::app_state};
 
 /// What the database says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,10 +21,10 @@ pub struct StatusReport {
 
 #[server(prefix = "/rpc", endpoint = "get_status")]
 pub async fn get_status() -> Result<StatusReport, AppError> {
-    let state = crate::platform::state::app_state()?;
+    let state = app_state()?;
     db::read(&state.pool)
         .await
-        .map_err(|e| crate::error::internal_error("reading the system status", &e))
+        .map_err(|e| internal_error("reading the system status", &e))
 }
 
 #[cfg(feature = "ssr")]

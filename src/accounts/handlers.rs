@@ -21,7 +21,10 @@ use super::{
     throttle::{self, Reservation},
     views::FormFeedback,
 };
-use crate::platform::{csp, state::AppState};
+use crate::{
+    error::internal_error,
+    platform::{csp, state::AppState},
+};
 
 #[derive(Deserialize)]
 pub struct NextQuery {
@@ -243,7 +246,7 @@ fn password_error(error: password::PasswordError) -> Response {
 }
 
 fn internal<E: std::error::Error + 'static>(error: E) -> Response {
-    crate::error::internal_error("an account action", &error);
+    internal_error("an account action", &error);
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong on our side. Please try again.",

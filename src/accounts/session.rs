@@ -15,7 +15,10 @@ use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
 use super::db::{self, Member};
-use crate::platform::state::AppState;
+use crate::{
+    error::{AppError, fail, internal_error},
+    platform::state::AppState,
+};
 
 pub const IDLE_TIMEOUT: tower_sessions::cookie::time::Duration =
     tower_sessions::cookie::time::Duration::hours(2);
@@ -88,8 +91,8 @@ pub fn current_member() -> Option<Member> {
 }
 
 /// The signed-in member, or `AppError::Unauthorized` (status 401).
-pub fn require_member() -> Result<Member, crate::error::AppError> {
-    current_member().ok_or_else(|| crate::error::fail(crate::error::AppError::Unauthorized))
+pub fn require_member() -> Result<Member, AppError> {
+    current_member().ok_or_else(|| fail(AppError::Unauthorized))
 }
 
 /// Paths anyone may open. Everything else is a portal page and needs a signed-in member:
@@ -125,13 +128,13 @@ pub async fn gate(
         Ok(Some(user_id)) => match db::member(&state.pool, user_id).await {
             Ok(member) => member,
             Err(e) => {
-                crate::error::internal_error("loading the signed-in member", &e);
+                internal_error("loading the signed-in member", &e);
                 return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
         },
         Ok(None) => None,
         Err(e) => {
-            crate::error::internal_error("reading the session", &e);
+            internal_error("reading the session", &e);
             return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };

@@ -19,7 +19,11 @@ use uuid::Uuid;
 
 use error::ApiError;
 
-use crate::platform::{keys, now_ms, signature, state::AppState};
+use crate::{
+    error::internal_error,
+    platform::{keys, now_ms, signature, state::AppState},
+    secrets,
+};
 
 pub const PREFIX: &str = "/api/v1/environments/";
 /// Request bodies beyond this are refused with 413 before any signature work.
@@ -273,7 +277,7 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiE
             Ok(true) => {}
             Ok(false) => return Err(Refusal::Replayed.into()),
             Err(e) => {
-                crate::error::internal_error("recording a signed request against replays", &e);
+                internal_error("recording a signed request against replays", &e);
                 return Err(ApiError::unavailable(
                     "The request could not be recorded (our database is unreachable); nothing was changed. Sign it again and retry shortly.",
                 ));
@@ -331,7 +335,7 @@ async fn list_api_secrets(
     State(state): State<AppState>,
     auth: Signed,
 ) -> Result<Json<Vec<ApiSecret>>, ApiError> {
-    let secrets = crate::secrets::db::list_for_api(&state.pool, auth.environment_id).await?;
+    let secrets = secrets::db::list_for_api(&state.pool, auth.environment_id).await?;
     Ok(Json(
         secrets
             .into_iter()

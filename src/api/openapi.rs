@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::Refusal;
+use crate::webhooks::EVENTS;
 
 /// The refusal codes a 401 or 413 answer can carry.
 pub const REFUSAL_CODES: [Refusal; 7] = [
@@ -171,7 +172,7 @@ pub fn document() -> Value {
                         "created_at": { "type": "string", "format": "date-time" }
                     }
                 },
-                "Event": { "type": "string", "enum": crate::webhooks::EVENTS },
+                "Event": { "type": "string", "enum": EVENTS },
                 "Delivery": {
                     "type": "object",
                     "required": ["id", "event", "status", "attempts", "last_status_code", "last_error", "next_attempt_at", "attempt_in_progress", "created_at"],

@@ -5,7 +5,10 @@ use std::{path::PathBuf, str::FromStr};
 use leptos::config::{LeptosOptions, get_config_from_str};
 use sqlx::postgres::PgConnectOptions;
 
-use crate::platform::crypto::{self, Keyring, KeyringError};
+use super::{
+    client::TrustedProxies,
+    crypto::{self, Keyring, KeyringError},
+};
 
 /// Where Leptos.toml is read from unless `PORTAL_LEPTOS_TOML` says otherwise.
 pub const DEFAULT_LEPTOS_TOML: &str = "Leptos.toml";
@@ -33,7 +36,7 @@ pub struct Config {
     /// `PORTAL_WEBHOOK_*`: see [`WebhookSettings`].
     pub webhooks: WebhookSettings,
     /// `PORTAL_TRUSTED_PROXIES` (default none): see [`super::client`].
-    pub trusted_proxies: crate::platform::client::TrustedProxies,
+    pub trusted_proxies: TrustedProxies,
     /// `PORTAL_SIGN_UPS_PER_HOUR` (default 10): sign-ups accepted per client address per hour.
     pub sign_ups_per_hour: i32,
 }
@@ -225,7 +228,7 @@ impl Config {
                 expected: "a number of milliseconds above 0",
             });
         }
-        let trusted_proxies = crate::platform::client::TrustedProxies::parse(
+        let trusted_proxies = TrustedProxies::parse(
             &var("PORTAL_TRUSTED_PROXIES").unwrap_or_default(),
         )
         .ok_or(ConfigError::Invalid {

@@ -324,7 +324,7 @@ mod tests {
         // `a` verifies a request now: `b` is the one nobody has used since.
         entries.keys[&a].0[0]
             .last_marked_ms
-            .store(crate::platform::now_ms(), Ordering::Relaxed);
+            .store(super::super::now_ms(), Ordering::Relaxed);
         entries.insert(c, keys(2), 2, 2);
         assert!(entries.keys.contains_key(&a) && entries.keys.contains_key(&c));
         assert!(!entries.keys.contains_key(&b));

@@ -9,6 +9,8 @@ use uuid::Uuid;
 use super::{CreatedSecret, MAX_SECRETS, SecretSummary, SecretsTab, removal_phrase, token};
 use crate::{
     accounts::db::Member,
+    audit::{self, Origin},
+    environments::Environment,
     events::Event,
     platform::{
         crypto::{Keyring, OpenError},
@@ -20,7 +22,7 @@ use crate::{
 /// Who acts, from where (recorded in the audit trail).
 pub struct Actor {
     pub member: Member,
-    pub origin: crate::audit::Origin,
+    pub origin: Origin,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +87,7 @@ pub async fn tab(
     };
     let secrets = list(pool, environment_id).await?;
     Ok(Some(SecretsTab {
-        environment: crate::environments::Environment {
+        environment: Environment {
             id: environment.id,
             name: environment.name,
         },
@@ -381,7 +383,7 @@ async fn audit(
     secret_id: Uuid,
     masked: &str,
 ) -> Result<(), sqlx::Error> {
-    crate::audit::record(
+    audit::record(
         tx,
         actor.member.organization_id,
         environment_id,

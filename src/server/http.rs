@@ -19,6 +19,7 @@ use tracing::Span;
 use super::{action_errors, csrf, health};
 use crate::{
     accounts::{handlers, session},
+    api,
     app::{App, shell},
     environments,
     platform::{csp, state::AppState},
@@ -39,7 +40,7 @@ pub fn router(state: AppState) -> Router {
     let sessions = session::layer(session::store(state.pool.clone()), state.secure_cookies);
 
     // The REST API: signed requests, no sessions, no CSRF check (callers are servers).
-    let api = crate::api::router();
+    let api = api::router();
 
     // The built site's files (`pkg/`, the favicon; precompressed ones when the client takes
     // them), and for anything else the app's "Page not found". tower-http answers the files on

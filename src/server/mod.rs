@@ -12,9 +12,19 @@ use tracing_subscriber::EnvFilter;
 
 use leptos::prelude::IntoAny;
 
-use crate::platform::{
-    config::{Config, ConfigError},
-    state::AppState,
+use crate::{
+    accounts::{password, session, throttle},
+    api::replay,
+    platform::{
+        config::{Config, ConfigError},
+        keys,
+        state::AppState,
+        usage,
+    },
+    webhooks::delivery::{
+        Worker,
+        queue::{PRUNE_BATCH, RETENTION, prune},
+    },
 };
 
 /// Why the server could not start. Each message says what to fix.
@@ -51,19 +61,15 @@ pub async fn run() -> Result<(), StartupError> {
     let state = state(config, pool);
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone()));
-    tokio::spawn(crate::platform::keys::listen(
-        state.keys.clone(),
-        state.pool.clone(),
-    ));
-    tokio::spawn(crate::platform::usage::run(
+    tokio::spawn(keys::listen(state.keys.clone(), state.pool.clone()));
+    tokio::spawn(usage::run(
         state.usage.clone(),
         state.pool.clone(),
         usage_flush_interval,
     ));
-    let worker =
-        crate::webhooks::delivery::Worker::new(&state).map_err(StartupError::HttpClient)?;
+    let worker = Worker::new(&state).map_err(StartupError::HttpClient)?;
     tokio::spawn(std::sync::Arc::new(worker).run());
-    tokio::task::spawn_blocking(crate::accounts::password::warm_up);
+    tokio::task::spawn_blocking(password::warm_up);
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -96,17 +102,17 @@ pub fn state(config: Config, pool: sqlx::PgPool) -> AppState {
 /// retention, every minute.
 async fn janitor(pool: sqlx::PgPool) {
     use tower_sessions::ExpiredDeletion;
-    let store = crate::accounts::session::store(pool.clone());
+    let store = session::store(pool.clone());
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
         if let Err(e) = store.delete_expired().await {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
-        if let Err(e) = crate::accounts::throttle::prune(&pool).await {
+        if let Err(e) = throttle::prune(&pool).await {
             tracing::warn!(error = %e, "pruning old sign-in failures failed");
         }
-        if let Err(e) = crate::api::replay::prune(&pool).await {
+        if let Err(e) = replay::prune(&pool).await {
             tracing::warn!(error = %e, "pruning expired accepted signatures failed");
         }
         prune_deliveries(&pool).await;
@@ -116,7 +122,6 @@ async fn janitor(pool: sqlx::PgPool) {
 /// Deletes finished deliveries past their retention, a batch at a time (at most 20 per minute,
 /// so that a backlog is worked off without one long transaction or a busy loop).
 async fn prune_deliveries(pool: &sqlx::PgPool) {
-    use crate::webhooks::delivery::queue::{PRUNE_BATCH, RETENTION, prune};
     for _ in 0..20 {
         match prune(pool, RETENTION, PRUNE_BATCH).await {
             Ok(deleted) if deleted < PRUNE_BATCH.unsigned_abs() => return,

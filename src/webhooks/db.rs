@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     audit::{self, By, Origin, Subject},
+    environments::Environment,
     events::Event,
     ui::time::Moment,
 };
@@ -118,7 +119,7 @@ pub async fn tab(
         })
         .collect();
     Ok(Some(WebhooksTab {
-        environment: crate::environments::Environment {
+        environment: Environment {
             id: environment.id,
             name: environment.name,
         },
