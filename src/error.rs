@@ -19,6 +19,9 @@ pub enum AppError {
     /// Nobody is signed in (or the session ended).
     #[error("Your session has ended. Sign in again.")]
     Unauthorized,
+    /// Signed in, but the member's role may not do this; the message says who may.
+    #[error("{0}")]
+    Forbidden(String),
     /// Missing, or belonging to someone else: the two are indistinguishable on purpose.
     #[error("Not found.")]
     NotFound,
@@ -40,6 +43,7 @@ impl AppError {
             AppError::Invalid(_) => 422,
             AppError::Conflict(_) => 409,
             AppError::Unauthorized => 401,
+            AppError::Forbidden(_) => 403,
             AppError::NotFound => 404,
             AppError::BadRequest => 400,
             AppError::Network => 503,

@@ -4,7 +4,7 @@
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use super::Email;
+use super::{Email, roles::Role};
 
 /// The first environment of every new organization.
 pub const FIRST_ENVIRONMENT: &str = "Production";
@@ -97,13 +97,15 @@ pub struct Member {
     pub email: String,
     pub organization_id: Uuid,
     pub organization_name: String,
+    pub role: Role,
 }
 
 pub async fn member(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Option<Member>, sqlx::Error> {
     // One organization per user today; with teams, the session will name the organization.
     sqlx::query_as!(
         Member,
-        r#"SELECT u.id AS user_id, u.email, o.id AS organization_id, o.name AS organization_name
+        r#"SELECT u.id AS user_id, u.email, o.id AS organization_id, o.name AS organization_name,
+                  m.role AS "role: Role"
              FROM users u
              JOIN memberships m ON m.user_id = u.id
              JOIN organizations o ON o.id = m.organization_id

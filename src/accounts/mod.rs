@@ -7,6 +7,7 @@ pub mod db;
 pub mod handlers;
 #[cfg(feature = "ssr")]
 pub mod password;
+pub mod roles;
 #[cfg(feature = "ssr")]
 pub mod session;
 #[cfg(feature = "ssr")]
@@ -85,6 +86,8 @@ pub fn parse_organization_name(input: &str) -> Result<String, &'static str> {
 pub struct Account {
     pub email: String,
     pub organization_name: String,
+    /// Their role in it: what the pages let them do.
+    pub role: roles::Role,
 }
 
 /// Where to go after signing in: a path on this site, never another origin.

@@ -14,7 +14,10 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
-use super::db::{self, Member};
+use super::{
+    db::{self, Member},
+    roles::Action,
+};
 use crate::{
     error::{AppError, fail, internal_error},
     platform::state::AppState,
@@ -93,6 +96,17 @@ pub fn current_member() -> Option<Member> {
 /// The signed-in member, or `AppError::Unauthorized` (status 401).
 pub fn require_member() -> Result<Member, AppError> {
     current_member().ok_or_else(|| fail(AppError::Unauthorized))
+}
+
+/// The signed-in member if their role may do `action`; else `AppError::Forbidden` (status 403)
+/// saying who may.
+pub fn require(action: Action) -> Result<Member, AppError> {
+    let member = require_member()?;
+    if member.role.may(action) {
+        Ok(member)
+    } else {
+        Err(fail(AppError::Forbidden(action.refusal().into())))
+    }
 }
 
 /// Paths anyone may open. Everything else is a portal page and needs a signed-in member:

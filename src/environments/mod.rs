@@ -13,7 +13,10 @@ use uuid::Uuid;
 use crate::{accounts::Account, error::AppError};
 #[cfg(feature = "ssr")]
 use crate::{
-    accounts::session::{current_member, require_member},
+    accounts::{
+        roles::Action,
+        session::{current_member, require, require_member},
+    },
     error::fail,
     platform::state::app_state,
 };
@@ -64,6 +67,7 @@ pub async fn get_shell() -> Result<Option<Shell>, AppError> {
         account: Account {
             email: member.email,
             organization_name: member.organization_name,
+            role: member.role,
         },
         environments,
     }))
@@ -82,7 +86,7 @@ pub async fn get_environment(id: Uuid) -> Result<Environment, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "create_environment")]
 pub async fn create_environment(name: String) -> Result<Environment, AppError> {
-    let member = require_member()?;
+    let member = require(Action::ManageEnvironments)?;
     let name = parse_name(&name).map_err(|m| fail(AppError::Invalid(m.into())))?;
     let state = app_state()?;
     match db::create(&state.pool, member.organization_id, &name).await {
@@ -96,7 +100,7 @@ pub async fn create_environment(name: String) -> Result<Environment, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "rename_environment")]
 pub async fn rename_environment(id: Uuid, name: String) -> Result<Environment, AppError> {
-    let member = require_member()?;
+    let member = require(Action::ManageEnvironments)?;
     let name = parse_name(&name).map_err(|m| fail(AppError::Invalid(m.into())))?;
     let state = app_state()?;
     db::rename(&state.pool, member.organization_id, id, &name)

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_location;
 use uuid::Uuid;
 
 use super::{CreateEnvironment, Environment, RenameEnvironment, Shell};
-use crate::{error::AppError, ui::PageTitle};
+use crate::{accounts::roles::Action, error::AppError, ui::PageTitle};
 
 /// The environment id in the current URL (`/environments/{id}/…`), if any.
 pub fn current_environment_id() -> Memo<Option<Uuid>> {
@@ -66,8 +66,20 @@ pub fn EnvironmentsPage() -> impl IntoView {
         <p>"Each environment has its own API secrets and webhooks."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let environments = shell.await.ok().flatten().map(|s| s.environments).unwrap_or_default();
+                let shell = shell.await.ok().flatten();
+                let may_manage = shell
+                    .as_ref()
+                    .is_some_and(|s| s.account.role.may(Action::ManageEnvironments));
+                let environments = shell.map(|s| s.environments).unwrap_or_default();
                 view! {
+                    {(!may_manage)
+                        .then(|| {
+                            view! {
+                                <p class="notice" id="environments-role">
+                                    {Action::ManageEnvironments.refusal()}
+                                </p>
+                            }
+                        })}
                     <table class="grid">
                         <caption class="visually-hidden">"Environments"</caption>
                         <thead>
@@ -79,21 +91,27 @@ pub fn EnvironmentsPage() -> impl IntoView {
                         <tbody>
                             {environments
                                 .into_iter()
-                                .map(|environment| view! { <EnvironmentRow environment rename /> })
+                                .map(|environment| view! { <EnvironmentRow environment rename may_manage /> })
                                 .collect_view()}
                         </tbody>
                     </table>
+                    <p class="error" role="alert">{rename_error}</p>
+                    <h2>"Create an environment"</h2>
+                    <ActionForm action=create attr:class="inline-form">
+                        <label for="new-environment-name">"Name"</label>
+                        <input id="new-environment-name" name="name" type="text" required maxlength="50" />
+                        <button
+                            type="submit"
+                            disabled=!may_manage
+                            aria-describedby=(!may_manage).then_some("environments-role")
+                        >
+                            "Create environment"
+                        </button>
+                    </ActionForm>
+                    <p class="error" role="alert">{create_error}</p>
                 }
             })}
         </Suspense>
-        <p class="error" role="alert">{rename_error}</p>
-        <h2>"Create an environment"</h2>
-        <ActionForm action=create attr:class="inline-form">
-            <label for="new-environment-name">"Name"</label>
-            <input id="new-environment-name" name="name" type="text" required maxlength="50" />
-            <button type="submit">"Create environment"</button>
-        </ActionForm>
-        <p class="error" role="alert">{create_error}</p>
     }
 }
 
@@ -101,6 +119,8 @@ pub fn EnvironmentsPage() -> impl IntoView {
 fn EnvironmentRow(
     environment: Environment,
     rename: ServerAction<RenameEnvironment>,
+    /// The viewer may rename (else "Rename" is disabled; the page says why).
+    may_manage: bool,
 ) -> impl IntoView {
     let input_id = format!("rename-{}", environment.id);
     let label = format!("New name for {}", environment.name);
@@ -114,7 +134,14 @@ fn EnvironmentRow(
                     <input type="hidden" name="id" value=environment.id.to_string() />
                     <label class="visually-hidden" for=input_id.clone()>{label}</label>
                     <input id=input_id name="name" type="text" required maxlength="50" value=environment.name />
-                    <button type="submit" class="secondary">"Rename"</button>
+                    <button
+                        type="submit"
+                        class="secondary"
+                        disabled=!may_manage
+                        aria-describedby=(!may_manage).then_some("environments-role")
+                    >
+                        "Rename"
+                    </button>
                 </ActionForm>
             </td>
         </tr>

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{CreatedSecret, MAX_SECRETS, SecretSummary, SecretsTab, removal_phrase, token};
 use crate::{
-    accounts::db::Member,
+    accounts::{db::Member, roles::Role},
     audit::{self, Origin},
     environments::Environment,
     events::Event,
@@ -71,6 +71,7 @@ impl From<Row> for SecretSummary {
 pub async fn tab(
     pool: &PgPool,
     organization_id: Uuid,
+    role: Role,
     environment_id: Uuid,
 ) -> Result<Option<SecretsTab>, sqlx::Error> {
     // Two round trips, no transaction: a page is a moment's view (actions lock and re-check).
@@ -92,6 +93,7 @@ pub async fn tab(
             name: environment.name,
         },
         secrets,
+        role,
         now_ms: environment.now.timestamp_millis(),
     }))
 }

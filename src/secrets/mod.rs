@@ -13,14 +13,18 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::{accounts::roles::Role, environments::Environment, error::AppError, ui::time::Moment};
 #[cfg(feature = "ssr")]
 use crate::{
-    accounts::{db::Member, session::require_member},
+    accounts::{
+        db::Member,
+        roles::Action,
+        session::{require, require_member},
+    },
     audit::Origin,
     error::{fail, internal_error},
     platform::state::app_state,
 };
-use crate::{environments::Environment, error::AppError, ui::time::Moment};
 
 /// The most API secrets an environment can have (enough to rotate without downtime).
 pub const MAX_SECRETS: usize = 3;
@@ -68,6 +72,8 @@ pub struct SecretSummary {
 pub struct SecretsTab {
     pub environment: Environment,
     pub secrets: Vec<SecretSummary>,
+    /// The viewer's role: what the tab lets them do.
+    pub role: Role,
     /// The server's clock when this was read: relative times render the same on the server and
     /// while the page hydrates.
     pub now_ms: i64,
@@ -96,10 +102,15 @@ impl std::fmt::Debug for CreatedSecret {
 pub async fn list_api_secrets(environment_id: Uuid) -> Result<SecretsTab, AppError> {
     let member = require_member()?;
     let state = app_state()?;
-    db::tab(&state.pool, member.organization_id, environment_id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| fail(AppError::NotFound))
+    db::tab(
+        &state.pool,
+        member.organization_id,
+        member.role,
+        environment_id,
+    )
+    .await
+    .map_err(AppError::from)?
+    .ok_or_else(|| fail(AppError::NotFound))
 }
 
 #[server(prefix = "/rpc", endpoint = "create_api_secret")]
@@ -107,7 +118,7 @@ pub async fn create_api_secret(
     environment_id: Uuid,
     #[server(default)] label: String,
 ) -> Result<CreatedSecret, AppError> {
-    let member = require_member()?;
+    let member = require(Action::CreateSecret)?;
     // The one response that carries a secret: no cache may keep it.
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.insert_header(
@@ -135,7 +146,7 @@ pub async fn use_with_webhooks(
     environment_id: Uuid,
     secret_id: Uuid,
 ) -> Result<Vec<SecretSummary>, AppError> {
-    let member = require_member()?;
+    let member = require(Action::SwitchWebhookSigner)?;
     let state = app_state()?;
     db::use_with_webhooks(&state.pool, &actor(member), environment_id, secret_id)
         .await
@@ -148,7 +159,7 @@ pub async fn remove_api_secret(
     secret_id: Uuid,
     phrase: String,
 ) -> Result<Vec<SecretSummary>, AppError> {
-    let member = require_member()?;
+    let member = require(Action::RemoveSecret)?;
     let state = app_state()?;
     let secrets = db::remove(
         &state.pool,

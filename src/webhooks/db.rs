@@ -9,6 +9,7 @@ use super::{
     Delivery, DeliveryStatus, MAX_WEBHOOKS, NewWebhook, Webhook, WebhookWithLog, WebhooksTab,
 };
 use crate::{
+    accounts::roles::Role,
     audit::{self, By, Origin, Subject},
     environments::Environment,
     events::Event,
@@ -88,6 +89,7 @@ impl From<DeliveryRow> for Delivery {
 pub async fn tab(
     pool: &PgPool,
     organization_id: Uuid,
+    role: Role,
     environment_id: Uuid,
 ) -> Result<Option<WebhooksTab>, sqlx::Error> {
     let environment = sqlx::query!(
@@ -125,6 +127,7 @@ pub async fn tab(
         },
         has_signer: environment.has_signer,
         webhooks,
+        role,
         now_ms: environment.now.timestamp_millis(),
     }))
 }

@@ -15,14 +15,20 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::{
+    accounts::roles::Role, environments::Environment, error::AppError, events::Event,
+    ui::time::Moment,
+};
 #[cfg(feature = "ssr")]
 use crate::{
-    accounts::session::require_member,
+    accounts::{
+        roles::Action,
+        session::{require, require_member},
+    },
     audit::{By, Origin},
     error::{fail, internal_error},
     platform::state::app_state,
 };
-use crate::{environments::Environment, error::AppError, events::Event, ui::time::Moment};
 
 /// The events a webhook can subscribe to, as named in payloads.
 pub const EVENTS: [&str; 4] = Event::NAMES;
@@ -182,6 +188,8 @@ pub struct WebhooksTab {
     pub environment: Environment,
     pub has_signer: bool,
     pub webhooks: Vec<WebhookWithLog>,
+    /// The viewer's role: what the tab lets them do.
+    pub role: Role,
     pub now_ms: i64,
 }
 
@@ -189,10 +197,15 @@ pub struct WebhooksTab {
 pub async fn list_webhooks(environment_id: Uuid) -> Result<WebhooksTab, AppError> {
     let member = require_member()?;
     let state = app_state()?;
-    db::tab(&state.pool, member.organization_id, environment_id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| fail(AppError::NotFound))
+    db::tab(
+        &state.pool,
+        member.organization_id,
+        member.role,
+        environment_id,
+    )
+    .await
+    .map_err(AppError::from)?
+    .ok_or_else(|| fail(AppError::NotFound))
 }
 
 /// One webhook's delivery log (newest first), which the open tab follows.
@@ -234,7 +247,7 @@ mod add {
         max_retries: String,
         retry_interval_minutes: String,
     ) -> Result<Webhook, AppError> {
-        let member = require_member()?;
+        let member = require(Action::ManageWebhooks)?;
         let events: Vec<String> = [
             event_ping,
             event_api_secret_created,
@@ -266,7 +279,7 @@ mod add {
 
 #[server(prefix = "/rpc", endpoint = "remove_webhook")]
 pub async fn remove_webhook(environment_id: Uuid, webhook_id: Uuid) -> Result<(), AppError> {
-    let member = require_member()?;
+    let member = require(Action::ManageWebhooks)?;
     let state = app_state()?;
     let origin = Origin::of_server_fn();
     db::delete(

@@ -12,6 +12,7 @@ use super::{
     list_webhooks,
 };
 use crate::{
+    accounts::roles::Action,
     environments::views::environment_tab,
     error::AppError,
     ui::time::{relative_time, start_clock, time_until},
@@ -49,6 +50,15 @@ fn WebhooksView(
     let now_ms = tab.now_ms;
     let tab_environment_id = tab.environment.id;
     let count = tab.webhooks.len();
+    let may_manage = tab.role.may(Action::ManageWebhooks);
+    // Why "Add webhook" is disabled, if it is: the role first, then the missing signer.
+    let add_blocked_by = if !may_manage {
+        Some("webhooks-role")
+    } else if !tab.has_signer {
+        Some("no-signer")
+    } else {
+        None
+    };
     view! {
         <PageTitle text=format!("Webhooks · {} · Customer Portal", tab.environment.name) />
         <h1>"Webhooks"</h1>
@@ -64,6 +74,14 @@ fn WebhooksView(
                     <p class="notice" id="no-signer">
                         {super::NO_SIGNER} " "
                         <a href=secrets_href>"Go to API secrets"</a>
+                    </p>
+                }
+            })}
+        {(!may_manage)
+            .then(|| {
+                view! {
+                    <p class="notice" id="webhooks-role">
+                        {Action::ManageWebhooks.refusal()}
                     </p>
                 }
             })}
@@ -121,8 +139,8 @@ fn WebhooksView(
             </div>
             <button
                 type="submit"
-                disabled=!tab.has_signer
-                aria-describedby=(!tab.has_signer).then_some("no-signer")
+                disabled=add_blocked_by.is_some()
+                aria-describedby=add_blocked_by
             >
                 "Add webhook"
             </button>
@@ -148,6 +166,7 @@ fn WebhooksView(
                             environment_id=tab_environment_id
                             now_ms
                             remove
+                            may_manage
                         />
                     }
                 })
@@ -163,6 +182,8 @@ fn WebhookCard(
     environment_id: Uuid,
     now_ms: i64,
     remove: ServerAction<RemoveWebhook>,
+    /// The viewer may remove webhooks (else "Remove" is disabled; the tab says why).
+    may_manage: bool,
 ) -> impl IntoView {
     let WebhookWithLog {
         webhook,
@@ -192,6 +213,8 @@ fn WebhookCard(
                     class="danger"
                     commandfor=dialog_id.clone()
                     command="show-modal"
+                    disabled=!may_manage
+                    aria-describedby=(!may_manage).then_some("webhooks-role")
                     aria-label=format!("Remove webhook {}", webhook.url)
                 >
                     "Remove"

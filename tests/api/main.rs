@@ -10,5 +10,6 @@ mod config;
 mod foundation;
 mod helpers;
 mod rest_api;
+mod roles;
 mod snippets;
 mod webhooks;

@@ -20,6 +20,7 @@ use super::{
     list_api_secrets, parse_label,
 };
 use crate::{
+    accounts::roles::{Action, Role},
     environments::views::environment_tab,
     ui::{PageTitle, copy::CopyButton, loaded, time::start_clock},
 };
@@ -79,6 +80,8 @@ enum Modal {
 #[derive(Clone, Copy)]
 struct TabState {
     environment_id: Uuid,
+    /// The viewer's role: controls it may not use are disabled, with the reason.
+    role: Role,
     secrets: RwSignal<Vec<SecretSummary>>,
     /// The browser's clock once hydrated; until then, the server's (same text on both sides).
     now_ms: RwSignal<i64>,
@@ -110,6 +113,7 @@ impl TabState {
 fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
     let state = TabState {
         environment_id: tab.environment.id,
+        role: tab.role,
         secrets: RwSignal::new(tab.secrets),
         now_ms: RwSignal::new(tab.now_ms),
         hydrated: RwSignal::new(false),
@@ -141,10 +145,11 @@ fn CreateForm() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let full = move || state.secrets.with(Vec::len) >= MAX_SECRETS;
+    let allowed = state.role.may(Action::CreateSecret);
 
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        if busy.get_untracked() || full() {
+        if busy.get_untracked() || full() || !allowed {
             return;
         }
         let text = label.get_untracked();
@@ -188,12 +193,16 @@ fn CreateForm() -> impl IntoView {
             <button
                 id=CREATE_BUTTON_ID
                 type="submit"
-                disabled=move || full() || busy.get()
-                aria-describedby="create-limit"
+                disabled=move || !allowed || full() || busy.get()
+                aria-describedby=if allowed { "create-limit" } else { "create-role" }
             >
                 "Create a new API secret"
             </button>
-            <p id="create-limit" class="hint" hidden=move || !full()>{LIMIT_REACHED}</p>
+            <p id="create-limit" class="hint" hidden=move || !allowed || !full()>{LIMIT_REACHED}</p>
+            {(!allowed)
+                .then(|| {
+                    view! { <p id="create-role" class="hint">{Action::CreateSecret.refusal()}</p> }
+                })}
             <p id="create-error" class="error" role="alert">{move || error.get()}</p>
         </form>
     }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::{Modal, TabState};
 use crate::{
+    accounts::roles::Action,
     secrets::SecretSummary,
     ui::time::{Moment, local_time, relative_time},
 };
@@ -43,6 +44,9 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
     let use_id = format!("use-{}", secret.id);
     let remove_id = format!("remove-{}", secret.id);
     let reason_id = format!("remove-reason-{}", secret.id);
+    let use_reason_id = format!("use-reason-{}", secret.id);
+    let may_switch = state.role.may(Action::SwitchWebhookSigner);
+    let may_remove = state.role.may(Action::RemoveSecret);
     let for_use = secret.clone();
     let for_remove = secret.clone();
     let signer = secret.webhook_signer;
@@ -70,6 +74,8 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                                 id=use_id.clone()
                                 type="button"
                                 class="secondary"
+                                disabled=!may_switch
+                                aria-describedby=(!may_switch).then(|| use_reason_id.clone())
                                 on:click=move |_| {
                                     state.open(Modal::UseWithWebhooks(for_use.clone()), &use_id)
                                 }
@@ -83,19 +89,32 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                         id=remove_id.clone()
                         type="button"
                         class="icon danger"
-                        disabled=signer
-                        aria-describedby=signer.then(|| reason_id.clone())
+                        disabled=signer || !may_remove
+                        aria-describedby=(signer || !may_remove).then(|| reason_id.clone())
                         on:click=move |_| state.open(Modal::Remove(for_remove.clone()), &remove_id)
                     >
                         <TrashIcon />
                         <span class="tip-text">"Remove"</span>
                     </button>
                 </span>
-                {signer
+                {(!signer && !may_switch)
                     .then(|| {
                         view! {
+                            <p id=use_reason_id class="hint">
+                                {Action::SwitchWebhookSigner.refusal()}
+                            </p>
+                        }
+                    })}
+                {(signer || !may_remove)
+                    .then(|| {
+                        let reason = if !may_remove {
+                            Action::RemoveSecret.refusal()
+                        } else {
+                            "To remove it, set another API secret to be used with webhooks first."
+                        };
+                        view! {
                             <p id=reason_id class="hint">
-                                "To remove it, set another API secret to be used with webhooks first."
+                                {reason}
                             </p>
                         }
                     })}

@@ -1,0 +1,112 @@
+//! Who in a team may do what: one table, read by the server (which enforces it on every server
+//! function and handler) and by the pages (which say why a control is not theirs to use).
+//!
+//! Roles are ordered, each allowed what the ones below it are and more: viewers see the
+//! secrets' metadata, the webhooks and their logs; developers also create secrets and manage
+//! webhooks (the work of building against the API); admins also switch the webhook signer,
+//! remove secrets and manage environments (what can break a running integration); owners also
+//! manage the team's admins and owners.
+
+use serde::{Deserialize, Serialize};
+
+/// A member's role in an organization (stored as its lowercase name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "lowercase")
+)]
+pub enum Role {
+    Viewer,
+    Developer,
+    Admin,
+    Owner,
+}
+
+/// Something a member may or may not do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// See the secrets' metadata (never their values), the webhooks and their deliveries.
+    View,
+    CreateSecret,
+    ManageWebhooks,
+    SwitchWebhookSigner,
+    RemoveSecret,
+    ManageEnvironments,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Developer, Role::Admin, Role::Owner];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Developer => "developer",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+
+    /// Whether this role may do `action`: the table.
+    pub fn may(self, action: Action) -> bool {
+        self >= action.least_role()
+    }
+}
+
+impl Action {
+    pub const ALL: [Action; 6] = [
+        Action::View,
+        Action::CreateSecret,
+        Action::ManageWebhooks,
+        Action::SwitchWebhookSigner,
+        Action::RemoveSecret,
+        Action::ManageEnvironments,
+    ];
+
+    /// The lowest role that may do it.
+    pub fn least_role(self) -> Role {
+        match self {
+            Action::View => Role::Viewer,
+            Action::CreateSecret | Action::ManageWebhooks => Role::Developer,
+            Action::SwitchWebhookSigner | Action::RemoveSecret | Action::ManageEnvironments => {
+                Role::Admin
+            }
+        }
+    }
+
+    /// Why a member whose role may not do it cannot, in their words.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Action::View => "Only members of this organization can see it.",
+            Action::CreateSecret => "Only developers, admins and owners can create API secrets.",
+            Action::ManageWebhooks => "Only developers, admins and owners can manage webhooks.",
+            Action::SwitchWebhookSigner => {
+                "Only admins and owners can choose the API secret used with webhooks."
+            }
+            Action::RemoveSecret => "Only admins and owners can remove API secrets.",
+            Action::ManageEnvironments => "Only admins and owners can manage environments.",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_may_do_what_the_ones_below_it_may() {
+        for action in Action::ALL {
+            let allowed: Vec<bool> = Role::ALL.iter().map(|role| role.may(action)).collect();
+            // Once allowed, allowed for every higher role; owners may do everything.
+            assert!(allowed.windows(2).all(|w| w[0] <= w[1]), "{action:?}");
+            assert!(Role::Owner.may(action));
+            assert!(action.refusal().ends_with('.'));
+        }
+        assert!(Role::Viewer.may(Action::View));
+        assert!(!Role::Viewer.may(Action::CreateSecret));
+        assert!(Role::Developer.may(Action::ManageWebhooks));
+        assert!(!Role::Developer.may(Action::RemoveSecret));
+        assert!(Role::Admin.may(Action::SwitchWebhookSigner));
+    }
+}

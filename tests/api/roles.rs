@@ -1,0 +1,163 @@
+//! The role table (`portal::accounts::roles`) against the real server: for every role and every
+//! action, a member with that role tries it through the portal's own server functions. What the
+//! table allows works; what it refuses is answered 403 with the table's reason, and changes
+//! nothing. Generated from the table, so a change to it is tested as it is made.
+
+use axum::http::StatusCode;
+use portal::{
+    accounts::roles::{Action, Role},
+    secrets::removal_phrase,
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::{Client, Reply, TestApp, create, created, list, remove, switch};
+
+/// What the organization looks like, for telling whether an attempt changed it.
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    secrets: i64,
+    signer: Option<Uuid>,
+    webhooks: i64,
+    environments: i64,
+}
+
+async fn snapshot(pool: &PgPool, env: Uuid) -> Snapshot {
+    let (secrets, signer, webhooks, environments) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM api_secrets WHERE environment_id = e.id),
+                e.webhook_signer_id,
+                (SELECT count(*) FROM webhooks WHERE environment_id = e.id),
+                (SELECT count(*) FROM environments WHERE organization_id = e.organization_id)
+           FROM environments e WHERE e.id = $1",
+    )
+    .bind(env)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    Snapshot {
+        secrets,
+        signer,
+        webhooks,
+        environments,
+    }
+}
+
+/// `email` signed up on their own, then moved into the organization of `env` with `role` (as an
+/// invitation will do).
+async fn member(app: &TestApp, pool: &PgPool, email: &str, env: Uuid, role: Role) -> Client {
+    let (client, _) = app.customer(email).await;
+    sqlx::query(
+        "UPDATE memberships
+            SET organization_id = (SELECT organization_id FROM environments WHERE id = $2),
+                role = $3
+          WHERE user_id = (SELECT id FROM users WHERE email = $1)",
+    )
+    .bind(email)
+    .bind(env)
+    .bind(role.name())
+    .execute(pool)
+    .await
+    .unwrap();
+    client
+}
+
+#[sqlx::test]
+async fn every_role_may_do_exactly_what_the_table_says(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    for role in Role::ALL {
+        for action in Action::ALL {
+            let tag = format!("{}-{action:?}", role.name()).to_lowercase();
+            // An owner's organization with two secrets: the first signs webhooks.
+            let (mut owner, env) = app.customer(&format!("owner-{tag}@example.com")).await;
+            created(&mut owner, env).await;
+            let second = created(&mut owner, env).await.secret;
+            let mut client = member(&app, &pool, &format!("{tag}@example.com"), env, role).await;
+            let before = snapshot(&pool, env).await;
+
+            let reply: Reply = match action {
+                Action::View => {
+                    assert_eq!(list(&mut client, env).await.len(), 2, "{tag}");
+                    continue;
+                }
+                Action::CreateSecret => create(&mut client, env, "").await,
+                Action::ManageWebhooks => {
+                    client
+                        .post_form(
+                            "/rpc/add_webhook",
+                            &[
+                                ("environment_id", &env.to_string()),
+                                ("url", "http://127.0.0.1:9/hook"),
+                                ("event_ping", "on"),
+                                ("max_retries", "0"),
+                                ("retry_interval_minutes", "1"),
+                            ],
+                        )
+                        .await
+                }
+                Action::SwitchWebhookSigner => switch(&mut client, env, second.id).await,
+                Action::RemoveSecret => {
+                    let phrase = removal_phrase(&second.masked);
+                    remove(&mut client, env, second.id, &phrase).await
+                }
+                Action::ManageEnvironments => {
+                    client
+                        .post_form("/rpc/create_environment", &[("name", "Staging")])
+                        .await
+                }
+            };
+            let after = snapshot(&pool, env).await;
+            if role.may(action) {
+                assert_eq!(reply.status, StatusCode::OK, "{tag}: {}", reply.body);
+                assert_ne!(after, before, "{tag}: allowed, but nothing changed");
+            } else {
+                assert_eq!(reply.status, StatusCode::FORBIDDEN, "{tag}: {}", reply.body);
+                assert!(
+                    reply.body.contains(action.refusal()),
+                    "{tag}: {}",
+                    reply.body
+                );
+                assert_eq!(after, before, "{tag}: refused, but something changed");
+            }
+        }
+    }
+}
+
+/// The pages say why a control is not the viewer's to use (and the owner sees no such note):
+/// the server renders the same table the server functions enforce.
+#[sqlx::test]
+async fn the_pages_say_why_a_control_is_not_a_members_to_use(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let (mut owner, env) = app.customer("owner@example.com").await;
+    created(&mut owner, env).await;
+    created(&mut owner, env).await;
+    let mut viewer = member(&app, &pool, "viewer@example.com", env, Role::Viewer).await;
+    let pages = [
+        (
+            format!("/environments/{env}/api-secrets"),
+            vec![
+                Action::CreateSecret,
+                Action::SwitchWebhookSigner,
+                Action::RemoveSecret,
+            ],
+        ),
+        (
+            format!("/environments/{env}/webhooks"),
+            vec![Action::ManageWebhooks],
+        ),
+        ("/environments".to_owned(), vec![Action::ManageEnvironments]),
+    ];
+    for (page, actions) in pages {
+        let seen = viewer.get(&page).await;
+        assert_eq!(seen.status, StatusCode::OK, "{page}");
+        let mine = owner.get(&page).await;
+        for action in actions {
+            assert!(
+                seen.body.contains(action.refusal()),
+                "{page}: {action:?}: {}",
+                &seen.body[seen.body.find("create-secret").unwrap_or(0)..]
+                    [..3000.min(seen.body.len() - seen.body.find("create-secret").unwrap_or(0))]
+            );
+            assert!(!mine.body.contains(action.refusal()), "{page}: {action:?}");
+        }
+    }
+}
