@@ -42,15 +42,19 @@ async fn snapshot(pool: &PgPool, env: Uuid) -> Snapshot {
     }
 }
 
-/// `email` signed up on their own, then moved into the organization of `env` with `role` (as an
-/// invitation will do).
+/// `email` signed up on their own, then made a member of the organization of `env` with `role`
+/// (as an invitation will do): the organization their sign-up created is deleted.
 async fn member(app: &TestApp, pool: &PgPool, email: &str, env: Uuid, role: Role) -> Client {
     let (client, _) = app.customer(email).await;
     sqlx::query(
-        "UPDATE memberships
-            SET organization_id = (SELECT organization_id FROM environments WHERE id = $2),
-                role = $3
-          WHERE user_id = (SELECT id FROM users WHERE email = $1)",
+        "WITH own AS (
+             DELETE FROM organizations
+              WHERE id = (SELECT organization_id FROM memberships m JOIN users u ON u.id = m.user_id
+                           WHERE u.email = $1)
+              RETURNING id)
+         INSERT INTO memberships (organization_id, user_id, role)
+         SELECT e.organization_id, u.id, $3 FROM environments e, users u, own
+          WHERE e.id = $2 AND u.email = $1",
     )
     .bind(email)
     .bind(env)
@@ -160,4 +164,72 @@ async fn the_pages_say_why_a_control_is_not_a_members_to_use(pool: PgPool) {
             assert!(!mine.body.contains(action.refusal()), "{page}: {action:?}");
         }
     }
+}
+
+/// An organization keeps at least one owner, in the database: the last owner can be neither
+/// demoted nor removed, and two owners demoting each other at the same moment leave one owner.
+/// Deleting the organization itself takes its memberships with it.
+#[sqlx::test]
+async fn an_organization_always_keeps_an_owner(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let (_, env) = app.customer("ada@example.com").await;
+    let owners = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM memberships m JOIN environments e USING (organization_id)
+              WHERE e.id = $1 AND m.role = 'owner'",
+        )
+        .bind(env)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let set_role = |email: &'static str, role: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query(
+                "UPDATE memberships SET role = $2
+                  WHERE user_id = (SELECT id FROM users WHERE email = $1)",
+            )
+            .bind(email)
+            .bind(role)
+            .execute(&pool)
+            .await
+        }
+    };
+    let refused = |result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>| {
+        let error = result.unwrap_err();
+        let database = error.as_database_error().unwrap();
+        assert_eq!(database.constraint(), Some("memberships_keep_an_owner"));
+    };
+
+    // The only owner.
+    refused(set_role("ada@example.com", "admin").await);
+    refused(sqlx::query("DELETE FROM memberships").execute(&pool).await);
+    assert_eq!(owners(pool.clone()).await, 1);
+
+    // A second owner; then each demotes the other, at once, many times over.
+    member(&app, &pool, "bob@example.com", env, Role::Owner).await;
+    for _ in 0..20 {
+        assert_eq!(owners(pool.clone()).await, 2);
+        let (a, b) = tokio::join!(
+            set_role("ada@example.com", "admin"),
+            set_role("bob@example.com", "admin")
+        );
+        assert_eq!(
+            [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+            1,
+            "exactly one demotion went through"
+        );
+        assert_eq!(owners(pool.clone()).await, 1);
+        set_role("ada@example.com", "owner").await.unwrap();
+        set_role("bob@example.com", "owner").await.unwrap();
+    }
+
+    // Deleting the organization takes its owners with it.
+    sqlx::query("DELETE FROM organizations WHERE id = (SELECT organization_id FROM environments WHERE id = $1)")
+        .bind(env)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(owners(pool.clone()).await, 0);
 }
