@@ -105,6 +105,15 @@ pub fn internal_error(doing: &str, error: &(dyn std::error::Error + 'static)) ->
     fail(AppError::Internal)
 }
 
+/// A row that may be missing (or belong to another organization, which reads the same): its
+/// absence is [`AppError::NotFound`], any error converted as usual.
+#[cfg(feature = "ssr")]
+pub fn found<T, E: Into<AppError>>(lookup: Result<Option<T>, E>) -> Result<T, AppError> {
+    lookup
+        .map_err(Into::into)?
+        .ok_or_else(|| fail(AppError::NotFound))
+}
+
 /// What a customer is told when the database refuses a change by one of these constraints: the
 /// one place constraint names become errors (each of them is an expected outcome).
 #[cfg(feature = "ssr")]

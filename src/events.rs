@@ -45,6 +45,7 @@ mod tests {
     #[test]
     fn names_are_distinct_and_in_order() {
         let mut names = Event::NAMES.to_vec();
+        names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Event::ALL.len());
         for (event, name) in Event::ALL.into_iter().zip(Event::NAMES) {

@@ -60,10 +60,6 @@ impl ApiError {
             ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
         }
     }
-
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
 }
 
 impl From<Refusal> for ApiError {

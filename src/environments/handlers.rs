@@ -9,7 +9,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::db;
-use crate::{accounts::session::SignedIn, error::AppError, platform::state::AppState};
+use crate::{
+    accounts::session::SignedIn,
+    error::{AppError, found},
+    platform::state::AppState,
+};
 
 /// `GET /` and `GET /api-secrets`: the API secrets tab of the organization's first environment.
 pub async fn home(
@@ -35,9 +39,7 @@ pub async fn switch_environment(
     Query(query): Query<SwitchQuery>,
 ) -> Result<Redirect, AppError> {
     let id = query.id.parse::<Uuid>().map_err(|_| AppError::NotFound)?;
-    let environment = db::get(&state.pool, member.organization_id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let environment = found(db::get(&state.pool, member.organization_id, id).await)?;
     Ok(Redirect::to(&api_secrets(environment.id)))
 }
 

@@ -17,7 +17,7 @@ use crate::{
         roles::Action,
         session::{current_member, require, require_member},
     },
-    error::fail,
+    error::{fail, found},
     platform::state::app_state,
 };
 
@@ -78,10 +78,7 @@ pub async fn get_shell() -> Result<Option<Shell>, AppError> {
 pub async fn get_environment(id: Uuid) -> Result<Environment, AppError> {
     let member = require_member()?;
     let state = app_state()?;
-    db::get(&state.pool, member.organization_id, id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| fail(AppError::NotFound))
+    found(db::get(&state.pool, member.organization_id, id).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "create_environment")]
@@ -103,10 +100,7 @@ pub async fn rename_environment(id: Uuid, name: String) -> Result<Environment, A
     let member = require(Action::ManageEnvironments)?;
     let name = parse_name(&name).map_err(|m| fail(AppError::Invalid(m.into())))?;
     let state = app_state()?;
-    db::rename(&state.pool, member.organization_id, id, &name)
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| fail(AppError::NotFound))
+    found(db::rename(&state.pool, member.organization_id, id, &name).await)
 }
 
 #[cfg(test)]

@@ -143,13 +143,14 @@ impl KeyCache {
         keyring: &Keyring,
         environment_id: Uuid,
     ) -> Result<Keys, KeyError> {
-        if let Some(keys) = self.cached(environment_id) {
-            return Ok(keys);
-        }
-        let Ok(permit) = tokio::time::timeout(MAX_LOAD_WAIT, self.loads.acquire()).await else {
-            return Err(KeyError::Busy);
-        };
-        self.load(permit, pool, keyring, environment_id).await
+        self.keys_through(
+            &self.loads,
+            Some(MAX_LOAD_WAIT),
+            pool,
+            keyring,
+            environment_id,
+        )
+        .await
     }
 
     /// The environment's secrets, for signing a webhook: through the worker's own permit, so
@@ -160,10 +161,29 @@ impl KeyCache {
         keyring: &Keyring,
         environment_id: Uuid,
     ) -> Result<Keys, KeyError> {
+        self.keys_through(&self.delivery_loads, None, pool, keyring, environment_id)
+            .await
+    }
+
+    /// The cached keys, or loaded once one of `permits` is free (`Busy` if that takes longer
+    /// than `wait`, when there is one).
+    async fn keys_through(
+        &self,
+        permits: &Semaphore,
+        wait: Option<Duration>,
+        pool: &PgPool,
+        keyring: &Keyring,
+        environment_id: Uuid,
+    ) -> Result<Keys, KeyError> {
         if let Some(keys) = self.cached(environment_id) {
             return Ok(keys);
         }
-        let permit = self.delivery_loads.acquire().await;
+        let permit = match wait {
+            Some(wait) => tokio::time::timeout(wait, permits.acquire())
+                .await
+                .map_err(|_| KeyError::Busy)?,
+            None => permits.acquire().await,
+        };
         self.load(permit, pool, keyring, environment_id).await
     }
 

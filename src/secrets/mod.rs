@@ -22,7 +22,7 @@ use crate::{
         session::{require, require_member},
     },
     audit::Origin,
-    error::{fail, internal_error},
+    error::{fail, found, internal_error},
     platform::state::app_state,
 };
 
@@ -102,15 +102,15 @@ impl std::fmt::Debug for CreatedSecret {
 pub async fn list_api_secrets(environment_id: Uuid) -> Result<SecretsTab, AppError> {
     let member = require_member()?;
     let state = app_state()?;
-    db::tab(
-        &state.pool,
-        member.organization_id,
-        member.role,
-        environment_id,
+    found(
+        db::tab(
+            &state.pool,
+            member.organization_id,
+            member.role,
+            environment_id,
+        )
+        .await,
     )
-    .await
-    .map_err(AppError::from)?
-    .ok_or_else(|| fail(AppError::NotFound))
 }
 
 #[server(prefix = "/rpc", endpoint = "create_api_secret")]

@@ -26,7 +26,7 @@ use crate::{
         session::{require, require_member},
     },
     audit::{By, Origin},
-    error::{fail, internal_error},
+    error::{fail, found, internal_error},
     platform::state::app_state,
 };
 
@@ -197,15 +197,15 @@ pub struct WebhooksTab {
 pub async fn list_webhooks(environment_id: Uuid) -> Result<WebhooksTab, AppError> {
     let member = require_member()?;
     let state = app_state()?;
-    db::tab(
-        &state.pool,
-        member.organization_id,
-        member.role,
-        environment_id,
+    found(
+        db::tab(
+            &state.pool,
+            member.organization_id,
+            member.role,
+            environment_id,
+        )
+        .await,
     )
-    .await
-    .map_err(AppError::from)?
-    .ok_or_else(|| fail(AppError::NotFound))
 }
 
 /// One webhook's delivery log (newest first), which the open tab follows.
@@ -216,15 +216,15 @@ pub async fn list_deliveries(
 ) -> Result<Vec<Delivery>, AppError> {
     let member = require_member()?;
     let state = app_state()?;
-    db::deliveries(
-        &state.pool,
-        Some(member.organization_id),
-        environment_id,
-        webhook_id,
+    found(
+        db::deliveries(
+            &state.pool,
+            Some(member.organization_id),
+            environment_id,
+            webhook_id,
+        )
+        .await,
     )
-    .await
-    .map_err(AppError::from)?
-    .ok_or_else(|| fail(AppError::NotFound))
 }
 
 pub use add::{AddWebhook, add_webhook};
