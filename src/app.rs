@@ -16,6 +16,7 @@ use crate::{
         views::{EnvironmentSwitcher, EnvironmentsPage, current_environment_id},
     },
     error::AppError,
+    members::views::{JoinPage, MembersPage},
     secrets::views::ApiSecretsPage,
     status::StatusPage,
     ui::NotFound,
@@ -76,6 +77,8 @@ pub fn App() -> impl IntoView {
                         view=WebhooksPage
                         ssr=SsrMode::Async
                     />
+                    <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
+                    <Route path=path!("/join") view=JoinPage ssr=SsrMode::Async />
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
                 </Routes>
             </main>
@@ -116,7 +119,7 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                             let webhooks_href = tab_href.clone();
                             let environments = shell.environments.clone();
                             view! {
-                                <span class="organization">{shell.account.organization_name.clone()}</span>
+                                <OrganizationSwitcher shell=shell.clone() />
                                 <EnvironmentSwitcher environments />
                                 <nav aria-label="Portal">
                                     <ul class="tabs">
@@ -128,6 +131,9 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                                         </li>
                                         <li>
                                             <A href="/environments" exact=true>"Environments"</A>
+                                        </li>
+                                        <li>
+                                            <A href="/members" exact=true>"Members"</A>
                                         </li>
                                     </ul>
                                 </nav>
@@ -141,4 +147,35 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
             </Transition>
         </header>
     }
+}
+
+/// The organization the member acts for; with several, a form to switch (a POST: it changes the
+/// session, so it is not a link).
+#[component]
+fn OrganizationSwitcher(shell: Shell) -> impl IntoView {
+    let current = shell.account.organization_id;
+    if shell.organizations.len() < 2 {
+        return view! { <span class="organization">{shell.account.organization_name}</span> }
+            .into_any();
+    }
+    view! {
+        <form class="switcher" method="post" action="/organizations/switch">
+            <label for="organization-switcher">"Organization"</label>
+            <select id="organization-switcher" name="id">
+                {shell
+                    .organizations
+                    .into_iter()
+                    .map(|organization| {
+                        view! {
+                            <option value=organization.id.to_string() selected=organization.id == current>
+                                {organization.name}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="submit" class="secondary">"Switch"</button>
+        </form>
+    }
+    .into_any()
 }

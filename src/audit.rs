@@ -1,4 +1,4 @@
-//! The audit trail: who did what to which API secret or webhook, and from where, appended in the
+//! The audit trail: who did what to which API secret, webhook or member, and from where, appended in the
 //! action's own transaction. Append-only (triggers refuse UPDATE, DELETE and TRUNCATE; see the
 //! migrations), and this is the only code that writes to it.
 
@@ -10,7 +10,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::{
-    accounts::db::Member,
+    accounts::{db::Member, roles::Role},
     platform::{
         client::{self, TrustedProxies},
         state::AppState,
@@ -89,13 +89,19 @@ pub enum Subject<'a> {
         id: Uuid,
         url: &'a str,
     },
+    /// A member or an invited person, by address, with the role the action gave or took.
+    Member {
+        email: &'a str,
+        role: Role,
+    },
 }
 
-/// Appends one event in the action's transaction.
+/// Appends one event in the action's transaction. Member and invitation events belong to the
+/// organization (`environment_id` `None`); the others to an environment.
 pub async fn record(
     tx: &mut Transaction<'_, Postgres>,
     organization_id: Uuid,
-    environment_id: Uuid,
+    environment_id: Option<Uuid>,
     by: By<'_>,
     origin: &Origin,
     action: &str,
@@ -105,15 +111,20 @@ pub async fn record(
         By::Member(member) => (Some(member.user_id), Some(member.email.as_str()), None),
         By::ApiSecret(id) => (None, None, Some(id)),
     };
-    let (secret_id, masked, webhook_id, url) = match subject {
-        Subject::Secret { id, masked } => (Some(id), Some(masked), None, None),
-        Subject::Webhook { id, url } => (None, None, Some(id), Some(url)),
-    };
+    let (mut secret_id, mut masked, mut webhook_id, mut url) = (None, None, None, None);
+    let (mut member_email, mut member_role) = (None, None);
+    match subject {
+        Subject::Secret { id, masked: m } => (secret_id, masked) = (Some(id), Some(m)),
+        Subject::Webhook { id, url: u } => (webhook_id, url) = (Some(id), Some(u)),
+        Subject::Member { email, role } => {
+            (member_email, member_role) = (Some(email), Some(role.name()));
+        }
+    }
     sqlx::query!(
         "INSERT INTO audit_events (organization_id, environment_id, actor_user_id, actor_email,
                                    actor_secret_id, action, secret_id, secret_masked, webhook_id,
-                                   webhook_url, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                   webhook_url, member_email, member_role, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         organization_id,
         environment_id,
         user_id,
@@ -124,6 +135,8 @@ pub async fn record(
         masked,
         webhook_id,
         url,
+        member_email,
+        member_role,
         origin.ip,
         origin.user_agent,
     )

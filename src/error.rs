@@ -114,13 +114,25 @@ pub fn found<T, E: Into<AppError>>(lookup: Result<Option<T>, E>) -> Result<T, Ap
         .ok_or_else(|| fail(AppError::NotFound))
 }
 
+/// Which error a constraint's refusal is: `AppError::Invalid` or `AppError::Conflict`.
+#[cfg(feature = "ssr")]
+type Kind = fn(String) -> AppError;
+
 /// What a customer is told when the database refuses a change by one of these constraints: the
 /// one place constraint names become errors (each of them is an expected outcome).
 #[cfg(feature = "ssr")]
-const CONSTRAINTS: &[(&str, &str)] = &[(
-    "environments_name_key",
-    "An environment with this name already exists.",
-)];
+const CONSTRAINTS: &[(&str, Kind, &str)] = &[
+    (
+        "environments_name_key",
+        AppError::Invalid,
+        "An environment with this name already exists.",
+    ),
+    (
+        "memberships_keep_an_owner",
+        AppError::Conflict,
+        "An organization needs at least one owner. Make someone else an owner first.",
+    ),
+];
 
 /// A database error: a refusal by a known constraint is the customer's to fix (its message);
 /// anything else is logged with its cause and answered as [`AppError::Internal`].
@@ -130,9 +142,9 @@ impl From<sqlx::Error> for AppError {
         let constraint = error.as_database_error().and_then(|e| e.constraint());
         match CONSTRAINTS
             .iter()
-            .find(|(name, _)| Some(*name) == constraint)
+            .find(|(name, _, _)| Some(*name) == constraint)
         {
-            Some((_, message)) => fail(AppError::Invalid((*message).into())),
+            Some((_, error, message)) => fail(error((*message).into())),
             None => internal_error("a database query", &error),
         }
     }

@@ -18,11 +18,12 @@ const LAYERS: &[&[&str]] = &[
     &["ui"],
     &["platform"],
     // The features, each above the ones it builds on: who is signed in, what they did, where
-    // (environments), the secrets there, the webhooks those secrets sign, and the REST API over
+    // (environments), who else is in the team (members), the secrets there, the webhooks those secrets sign, and the REST API over
     // both, beside the status page.
     &["accounts"],
     &["audit"],
     &["environments"],
+    &["members"],
     &["secrets"],
     &["webhooks"],
     &["api", "status"],

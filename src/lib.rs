@@ -8,6 +8,7 @@ pub mod app;
 pub mod environments;
 pub mod error;
 pub mod events;
+pub mod members;
 pub mod secrets;
 pub mod status;
 pub mod ui;

@@ -7,23 +7,24 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::{
     Extension, Form,
-    body::Body,
     extract::{ConnectInfo, Query, State},
-    http::{HeaderMap, HeaderValue, Request, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use leptos::prelude::provide_context;
 use serde::Deserialize;
 use tower_sessions::Session;
+use uuid::Uuid;
 
 use super::{
-    Email, check_password, db, parse_organization_name, password, safe_next, session,
+    Email, check_password, db, parse_organization_name, password, safe_next,
+    session::{self, SignedIn},
     throttle::{self, Reservation},
     views::FormFeedback,
 };
 use crate::{
-    error::internal_error,
-    platform::{csp, state::AppState},
+    error::{AppError, internal_error},
+    platform::state::AppState,
 };
 
 #[derive(Deserialize)]
@@ -44,10 +45,10 @@ pub struct SignInForm {
     password: String,
 }
 
-type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+pub type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 
 /// The client's address (see [`crate::platform::client`]); unspecified if unknown.
-fn client_ip(state: &AppState, peer: &Peer, headers: &HeaderMap) -> IpAddr {
+pub fn client_ip(state: &AppState, peer: &Peer, headers: &HeaderMap) -> IpAddr {
     let peer = peer.as_ref().map(|Extension(ConnectInfo(addr))| addr.ip());
     state
         .trusted_proxies
@@ -113,7 +114,7 @@ pub async fn sign_up(
             Err(db::SignUpError::Db(e)) => return Err(internal(e)),
         };
         tx.commit().await.map_err(internal)?;
-        session::sign_in(&session, account.user_id)
+        session::sign_in(&session, account.user_id, Some(account.organization_id))
             .await
             .map_err(internal)?;
         Ok(Outcome::SignedIn(format!(
@@ -144,43 +145,110 @@ pub async fn sign_in(
         Some(_) => format!("/sign-in?next={}", super::percent_encode(&next)),
         None => "/sign-in".to_owned(),
     };
-    // The same answer for an unknown email, a malformed one and a wrong password.
-    let refused = "The email address or password is not right.";
     let Ok(email) = Email::parse(&form.email) else {
-        feedback.error = Some(refused.into());
+        feedback.error = Some(REFUSED.into());
         return render(&state, &page, feedback, StatusCode::UNAUTHORIZED).await;
     };
     let ip = client_ip(&state, &peer, &headers);
 
     let outcome = async {
-        let reservation = throttle::reserve(&state.pool, &email, ip)
-            .await
-            .map_err(internal)?;
-        if let Reservation::Throttled(wait) = reservation {
-            return Ok(Outcome::Throttled(wait, "Too many failed sign-ins."));
-        }
-        let credentials = db::credentials(&state.pool, &email)
-            .await
-            .map_err(internal)?;
-        let user_id = credentials.as_ref().map(|c| c.user_id);
-        let verified = password::verify(form.password, credentials.map(|c| c.password_hash))
-            .await
-            .map_err(password_error)?;
-        match (verified, user_id) {
-            (true, Some(user_id)) => {
-                throttle::clear_account(&state.pool, &email)
+        match authenticate(&state, &email, form.password, ip).await? {
+            Authentication::Verified(user_id) => {
+                let member = db::record_sign_in(&state.pool, user_id)
                     .await
                     .map_err(internal)?;
-                session::sign_in(&session, user_id)
+                // Without an organization there is nothing to show (an invitation link signs
+                // them in to join).
+                if !member {
+                    return Ok(Outcome::Again(StatusCode::FORBIDDEN, NO_ORGANIZATION));
+                }
+                session::sign_in(&session, user_id, None)
                     .await
                     .map_err(internal)?;
                 Ok(Outcome::SignedIn(next))
             }
-            // The attempt was counted as a failure when it was reserved.
-            _ => Ok(Outcome::Again(StatusCode::UNAUTHORIZED, refused)),
+            Authentication::Throttled(wait) => {
+                Ok(Outcome::Throttled(wait, "Too many failed sign-ins."))
+            }
+            Authentication::Wrong => Ok(Outcome::Again(StatusCode::UNAUTHORIZED, REFUSED)),
         }
     };
     answer(&state, &page, feedback, outcome.await).await
+}
+
+/// The same answer for an unknown email, a malformed one and a wrong password.
+pub const REFUSED: &str = "The email address or password is not right.";
+
+/// Whether an email address and password are someone's.
+pub enum Authentication {
+    Verified(Uuid),
+    /// Wrong (the address unknown, or the password not its own): counted against both.
+    Wrong,
+    /// Too many recent failures for this account or address: not even checked.
+    Throttled(throttle::RetryAfter),
+}
+
+/// Checks `password` for `email` under the sign-in throttle (which counts the attempt as a
+/// failure until it succeeds). Unknown addresses cost the same hash as known ones.
+pub async fn authenticate(
+    state: &AppState,
+    email: &Email,
+    password: String,
+    ip: IpAddr,
+) -> Result<Authentication, Response> {
+    let reservation = throttle::reserve(&state.pool, email, ip)
+        .await
+        .map_err(internal)?;
+    if let Reservation::Throttled(wait) = reservation {
+        return Ok(Authentication::Throttled(wait));
+    }
+    let credentials = db::credentials(&state.pool, email)
+        .await
+        .map_err(internal)?;
+    let user_id = credentials.as_ref().map(|c| c.user_id);
+    let verified = password::verify(password, credentials.map(|c| c.password_hash))
+        .await
+        .map_err(password_error)?;
+    match (verified, user_id) {
+        (true, Some(user_id)) => {
+            throttle::clear_account(&state.pool, email)
+                .await
+                .map_err(internal)?;
+            Ok(Authentication::Verified(user_id))
+        }
+        _ => Ok(Authentication::Wrong),
+    }
+}
+
+/// Said at sign-in to someone whose every membership was removed.
+pub const NO_ORGANIZATION: &str = "Your account no longer belongs to any organization. \
+     Ask an admin of your team for a new invitation.";
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    id: String,
+}
+
+/// `POST /organizations/switch`: the header's organization switcher. The session acts for the
+/// chosen organization (one the person belongs to) from the next request on.
+pub async fn switch_organization(
+    State(state): State<AppState>,
+    session: Session,
+    SignedIn(member): SignedIn,
+    Form(form): Form<SwitchForm>,
+) -> Result<Redirect, AppError> {
+    let id = form.id.parse().map_err(|_| AppError::NotFound)?;
+    let organizations = db::organizations(&state.pool, member.user_id).await?;
+    if !organizations
+        .iter()
+        .any(|organization| organization.id == id)
+    {
+        return Err(AppError::NotFound);
+    }
+    session::act_for(&session, id)
+        .await
+        .map_err(|e| internal_error("switching organizations", &e))?;
+    Ok(Redirect::to("/"))
 }
 
 /// `POST /sign-out`: deletes the session server-side and expires the cookie.
@@ -233,7 +301,7 @@ async fn answer(
 }
 
 /// All password checks were busy for too long (a flood): try again shortly.
-fn password_error(error: password::PasswordError) -> Response {
+pub fn password_error(error: password::PasswordError) -> Response {
     match error {
         password::PasswordError::Busy => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -245,7 +313,7 @@ fn password_error(error: password::PasswordError) -> Response {
     }
 }
 
-fn internal<E: std::error::Error + 'static>(error: E) -> Response {
+pub fn internal<E: std::error::Error + 'static>(error: E) -> Response {
     internal_error("an account action", &error);
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -254,29 +322,16 @@ fn internal<E: std::error::Error + 'static>(error: E) -> Response {
         .into_response()
 }
 
-/// Renders the page at `uri` (server-side, whole) with the form's feedback and `status`.
+/// Renders the page at `uri` with the form's feedback and `status`.
 async fn render(
     state: &AppState,
     uri: &str,
     feedback: FormFeedback,
     status: StatusCode,
 ) -> Response {
-    let options = (*state.leptos_options).clone();
-    let context_state = state.clone();
-    let document = state.document;
-    let handler = leptos_axum::render_app_async_with_context(
-        move || {
-            provide_context(context_state.clone());
-            provide_context(feedback.clone());
-            csp::set_for_this_page();
-        },
-        move || document(options.clone()),
-    );
-    let request = match Request::get(uri).body(Body::empty()) {
-        Ok(request) => request,
-        Err(e) => return internal(e),
-    };
-    let mut response = handler(request).await;
-    *response.status_mut() = status;
-    response
+    state
+        .render_page(uri, status, Default::default(), move || {
+            provide_context(feedback.clone())
+        })
+        .await
 }

@@ -85,9 +85,17 @@ pub fn parse_organization_name(input: &str) -> Result<String, &'static str> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub email: String,
+    pub organization_id: uuid::Uuid,
     pub organization_name: String,
     /// Their role in it: what the pages let them do.
     pub role: roles::Role,
+}
+
+/// An organization a person belongs to, as the switcher lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: uuid::Uuid,
+    pub name: String,
 }
 
 /// Where to go after signing in: a path on this site, never another origin.

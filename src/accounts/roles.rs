@@ -4,8 +4,8 @@
 //! Roles are ordered, each allowed what the ones below it are and more: viewers see the
 //! secrets' metadata, the webhooks and their logs; developers also create secrets and manage
 //! webhooks (the work of building against the API); admins also switch the webhook signer,
-//! remove secrets and manage environments (what can break a running integration); owners also
-//! manage the team's admins and owners.
+//! remove secrets, manage environments (what can break a running integration) and invite, change
+//! or remove developers and viewers; owners also manage the team's admins and owners.
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,9 @@ pub enum Action {
     SwitchWebhookSigner,
     RemoveSecret,
     ManageEnvironments,
+    /// Invite people, change members' roles, remove members, revoke invitations: for the roles
+    /// the member may manage (see [`Role::may_manage`]).
+    ManageMembers,
 }
 
 impl Role {
@@ -52,16 +55,52 @@ impl Role {
     pub fn may(self, action: Action) -> bool {
         self >= action.least_role()
     }
+
+    /// Whether this role may invite someone as, give or take away `role`: owners any role,
+    /// admins developers and viewers (so no admin can make an admin or unmake an owner).
+    pub fn may_manage(self, role: Role) -> bool {
+        match self {
+            Role::Owner => true,
+            Role::Admin => role <= Role::Developer,
+            Role::Developer | Role::Viewer => false,
+        }
+    }
+
+    /// The roles this one may grant, lowest first.
+    pub fn grantable(self) -> impl Iterator<Item = Role> {
+        Role::ALL
+            .into_iter()
+            .filter(move |role| self.may_manage(*role))
+    }
+
+    /// The name as a sentence says it: "an admin", "a viewer".
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Role::Viewer => "a viewer",
+            Role::Developer => "a developer",
+            Role::Admin => "an admin",
+            Role::Owner => "an owner",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.name() == name)
+    }
 }
 
+/// Why an admin may not manage an admin or an owner.
+pub const ONLY_OWNERS_MANAGE_OWNERS: &str =
+    "Only owners can invite, change or remove admins and owners.";
+
 impl Action {
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::View,
         Action::CreateSecret,
         Action::ManageWebhooks,
         Action::SwitchWebhookSigner,
         Action::RemoveSecret,
         Action::ManageEnvironments,
+        Action::ManageMembers,
     ];
 
     /// The lowest role that may do it.
@@ -69,9 +108,10 @@ impl Action {
         match self {
             Action::View => Role::Viewer,
             Action::CreateSecret | Action::ManageWebhooks => Role::Developer,
-            Action::SwitchWebhookSigner | Action::RemoveSecret | Action::ManageEnvironments => {
-                Role::Admin
-            }
+            Action::SwitchWebhookSigner
+            | Action::RemoveSecret
+            | Action::ManageEnvironments
+            | Action::ManageMembers => Role::Admin,
         }
     }
 
@@ -86,6 +126,7 @@ impl Action {
             }
             Action::RemoveSecret => "Only admins and owners can remove API secrets.",
             Action::ManageEnvironments => "Only admins and owners can manage environments.",
+            Action::ManageMembers => "Only admins and owners can manage members.",
         }
     }
 }
@@ -108,5 +149,24 @@ mod tests {
         assert!(Role::Developer.may(Action::ManageWebhooks));
         assert!(!Role::Developer.may(Action::RemoveSecret));
         assert!(Role::Admin.may(Action::SwitchWebhookSigner));
+    }
+
+    #[test]
+    fn members_are_managed_by_admins_up_to_developers_and_by_owners_entirely() {
+        for role in Role::ALL {
+            // Whoever may manage a role may manage every role below it, and manages members.
+            let managed: Vec<bool> = Role::ALL.iter().map(|r| role.may_manage(*r)).collect();
+            assert!(managed.windows(2).all(|w| w[0] >= w[1]), "{role:?}");
+            assert_eq!(managed[0], role.may(Action::ManageMembers), "{role:?}");
+            assert_eq!(Role::parse(role.name()), Some(role));
+        }
+        assert!(Role::Admin.may_manage(Role::Developer));
+        assert!(!Role::Admin.may_manage(Role::Admin));
+        assert!(Role::Owner.may_manage(Role::Owner));
+        assert_eq!(
+            Role::Admin.grantable().collect::<Vec<_>>(),
+            [Role::Viewer, Role::Developer]
+        );
+        assert_eq!(Role::parse("root"), None);
     }
 }

@@ -31,7 +31,17 @@ const KEY: &str = "signed_in";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SessionUser {
     user_id: Uuid,
+    /// The organization they act for (a person may belong to several); `None`: their first.
+    #[serde(default)]
+    organization_id: Option<Uuid>,
     at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Who a session is signed in as, and for which organization.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedInAs {
+    pub user_id: Uuid,
+    pub organization_id: Option<Uuid>,
 }
 
 pub fn store(pool: PgPool) -> PostgresStore {
@@ -53,10 +63,12 @@ pub fn layer(store: PostgresStore, secure: bool) -> SessionManagerLayer<Postgres
         .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT))
 }
 
-/// Starts a signed-in session under a new id (the old id, known before sign-in, dies).
+/// Starts a signed-in session under a new id (the old id, known before sign-in, dies), acting
+/// for `organization_id` (`None`: their first organization).
 pub async fn sign_in(
     session: &Session,
     user_id: Uuid,
+    organization_id: Option<Uuid>,
 ) -> Result<(), tower_sessions::session::Error> {
     session.cycle_id().await?;
     session
@@ -64,10 +76,23 @@ pub async fn sign_in(
             KEY,
             SessionUser {
                 user_id,
+                organization_id,
                 at: chrono::Utc::now(),
             },
         )
         .await
+}
+
+/// From now on the session acts for `organization_id` (the caller checked the membership).
+pub async fn act_for(
+    session: &Session,
+    organization_id: Uuid,
+) -> Result<(), tower_sessions::session::Error> {
+    let Some(mut signed_in) = session.get::<SessionUser>(KEY).await? else {
+        return Ok(());
+    };
+    signed_in.organization_id = Some(organization_id);
+    session.insert(KEY, signed_in).await
 }
 
 /// Deletes the session from the store and expires the cookie.
@@ -75,8 +100,10 @@ pub async fn sign_out(session: &Session) -> Result<(), tower_sessions::session::
     session.flush().await
 }
 
-/// The signed-in user's id, or None (never signed in, expired, or past the absolute limit).
-pub async fn user_id(session: &Session) -> Result<Option<Uuid>, tower_sessions::session::Error> {
+/// Who is signed in, or None (never signed in, expired, or past the absolute limit).
+pub async fn signed_in(
+    session: &Session,
+) -> Result<Option<SignedInAs>, tower_sessions::session::Error> {
     let Some(signed_in) = session.get::<SessionUser>(KEY).await? else {
         return Ok(None);
     };
@@ -84,7 +111,10 @@ pub async fn user_id(session: &Session) -> Result<Option<Uuid>, tower_sessions::
         session.flush().await?;
         return Ok(None);
     }
-    Ok(Some(signed_in.user_id))
+    Ok(Some(SignedInAs {
+        user_id: signed_in.user_id,
+        organization_id: signed_in.organization_id,
+    }))
 }
 
 /// The member the gate found for this request (server functions and server rendering).
@@ -114,8 +144,10 @@ pub fn require(action: Action) -> Result<Member, AppError> {
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/sign-in" | "/sign-up" | "/status" | "/healthz" | "/readyz"
-    ) || path.starts_with("/rpc/")
+        "/sign-in" | "/sign-up" | "/status" | "/healthz" | "/readyz" | "/join"
+    ) || path.starts_with("/join/")
+        || path.starts_with("/invitations/")
+        || path.starts_with("/rpc/")
         || path.starts_with("/api/")
         || is_asset(path)
 }
@@ -138,9 +170,17 @@ pub async fn gate(
     if is_asset(&path) {
         return next.run(request).await;
     }
-    let member = match user_id(&session).await {
-        Ok(Some(user_id)) => match db::member(&state.pool, user_id).await {
-            Ok(member) => member,
+    let member = match signed_in(&session).await {
+        Ok(Some(who)) => match db::member(&state.pool, who.user_id, who.organization_id).await {
+            Ok(Some(member)) => Some(member),
+            // Removed from the organization (or the account is gone): the session ends with
+            // the membership, on this very request.
+            Ok(None) => {
+                if let Err(e) = session.flush().await {
+                    internal_error("ending a session without a membership", &e);
+                }
+                None
+            }
             Err(e) => {
                 internal_error("loading the signed-in member", &e);
                 return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();

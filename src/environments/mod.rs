@@ -10,15 +10,19 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{accounts::Account, error::AppError};
 #[cfg(feature = "ssr")]
 use crate::{
     accounts::{
+        self,
         roles::Action,
         session::{current_member, require, require_member},
     },
     error::{fail, found},
     platform::state::app_state,
+};
+use crate::{
+    accounts::{Account, Organization},
+    error::AppError,
 };
 
 pub const NAME_MAX_CHARS: usize = 50;
@@ -51,6 +55,8 @@ pub fn parse_name(input: &str) -> Result<String, &'static str> {
 pub struct Shell {
     pub account: Account,
     pub environments: Vec<Environment>,
+    /// Every organization the person belongs to (the switcher's choices).
+    pub organizations: Vec<Organization>,
 }
 
 /// The signed-in customer and their environments; `None` when nobody is signed in.
@@ -63,13 +69,18 @@ pub async fn get_shell() -> Result<Option<Shell>, AppError> {
     let environments = db::list(&state.pool, member.organization_id)
         .await
         .map_err(AppError::from)?;
+    let organizations = accounts::db::organizations(&state.pool, member.user_id)
+        .await
+        .map_err(AppError::from)?;
     Ok(Some(Shell {
         account: Account {
             email: member.email,
+            organization_id: member.organization_id,
             organization_name: member.organization_name,
             role: member.role,
         },
         environments,
+        organizations,
     }))
 }
 

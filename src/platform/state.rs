@@ -8,7 +8,7 @@ use super::{
     client::TrustedProxies, config::Config, config::WebhookSettings, crypto::Keyring,
     keys::KeyCache, usage::Usage,
 };
-use crate::error::AppError;
+use crate::error::{AppError, internal_error};
 
 /// Shared by every handler and server function (leptos_axum provides it as context).
 ///
@@ -82,6 +82,53 @@ impl std::ops::Deref for AppState {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         (*state.leptos_options).clone()
+    }
+}
+
+impl AppState {
+    /// Renders the page at `uri` whole, on the server, with `status` and whatever `provide` puts
+    /// in its context: how a handler answers a plain form post with the page and the outcome
+    /// (a message, a link shown once). `extensions` are the post's (who is signed in, their
+    /// session), so the page is rendered for the same visitor. Never cached: it answers a POST
+    /// and may hold a secret.
+    pub async fn render_page(
+        &self,
+        uri: &str,
+        status: axum::http::StatusCode,
+        extensions: axum::http::Extensions,
+        provide: impl Fn() + Clone + Send + Sync + 'static,
+    ) -> axum::response::Response {
+        use axum::{
+            body::Body,
+            http::{HeaderValue, Request, header},
+            response::IntoResponse,
+        };
+        let options = (*self.leptos_options).clone();
+        let context_state = self.clone();
+        let document = self.document;
+        let handler = leptos_axum::render_app_async_with_context(
+            move || {
+                provide_context(context_state.clone());
+                provide();
+                super::csp::set_for_this_page();
+            },
+            move || document(options.clone()),
+        );
+        let request = match Request::get(uri).body(Body::empty()) {
+            Ok(mut request) => {
+                *request.extensions_mut() = extensions;
+                request
+            }
+            Err(e) => {
+                return internal_error("rendering a page", &e).into_response();
+            }
+        };
+        let mut response = handler(request).await;
+        *response.status_mut() = status;
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
     }
 }
 

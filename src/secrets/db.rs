@@ -388,7 +388,7 @@ async fn audit(
     audit::record(
         tx,
         actor.member.organization_id,
-        environment_id,
+        Some(environment_id),
         crate::audit::By::Member(&actor.member),
         &actor.origin,
         action,

@@ -21,7 +21,7 @@ use crate::{
     accounts::{handlers, session},
     api,
     app::{App, shell},
-    environments,
+    environments, members,
     platform::{csp, state::AppState},
 };
 
@@ -77,6 +77,12 @@ pub fn router(state: AppState) -> Router {
             "/environments/switch",
             get(environments::handlers::switch_environment),
         )
+        .route("/organizations/switch", post(handlers::switch_organization))
+        .route("/members/invite", post(members::handlers::invite))
+        .route("/invitations/accept", get(members::handlers::open))
+        .route("/join/accept", post(members::handlers::accept))
+        .route("/join/sign-in", post(members::handlers::sign_in))
+        .route("/join/sign-up", post(members::handlers::sign_up))
         .leptos_routes_with_context(&state, routes, csp::set_for_this_page, move || {
             shell(options.clone())
         })

@@ -35,6 +35,13 @@ pub fn escape_text(text: &str) -> String {
     escaped
 }
 
+/// The message of a server action's last error, if its last call failed.
+pub fn error_of<T: Clone + Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
+) -> impl Fn() -> Option<String> + Clone + Send + Sync + 'static {
+    move || value.get().and_then(Result::err).map(|e| e.to_string())
+}
+
 /// A page's data once `data` has loaded: `view` renders it; a missing (or someone else's) one
 /// is "Page not found" with 404; any other error is said in an alert.
 pub fn loaded<T>(

@@ -276,7 +276,7 @@ pub async fn create(
     audit::record(
         &mut tx,
         environment.organization_id,
-        environment_id,
+        Some(environment_id),
         by,
         origin,
         "webhook.added",
@@ -311,7 +311,7 @@ pub async fn delete(
     audit::record(
         &mut tx,
         environment.organization_id,
-        environment_id,
+        Some(environment_id),
         by,
         origin,
         "webhook.removed",

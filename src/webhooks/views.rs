@@ -14,9 +14,8 @@ use super::{
 use crate::{
     accounts::roles::Action,
     environments::views::environment_tab,
-    error::AppError,
     ui::time::{relative_time, start_clock, time_until},
-    ui::{PageTitle, loaded},
+    ui::{PageTitle, error_of, loaded},
 };
 
 #[component]
@@ -27,12 +26,6 @@ pub fn WebhooksPage() -> impl IntoView {
     loaded(tab, move |tab: WebhooksTab| {
         view! { <WebhooksView tab add remove /> }.into_any()
     })
-}
-
-fn error_of<T: Clone + Send + Sync + 'static>(
-    value: impl Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
-) -> impl Fn() -> Option<String> + Clone + Send + Sync + 'static {
-    move || value.get().and_then(Result::err).map(|e| e.to_string())
 }
 
 #[component]

@@ -135,7 +135,8 @@ async fn pages_run_only_their_own_scripts_and_customers_pages_are_never_stored(p
     assert_ne!(nonces[0], nonces[1]);
 
     // Pages rendered by the form handlers (a refused sign-in) and the 404 page too; a
-    // signed-in customer's answers are never stored; what is not a page may load nothing.
+    // signed-in customer's answers, and a form post's answer (it shows what was typed), are
+    // never stored; what is not a page may load nothing.
     let mut client = crate::helpers::Client::new(pool.clone());
     let refused = client
         .post_form(
@@ -145,13 +146,14 @@ async fn pages_run_only_their_own_scripts_and_customers_pages_are_never_stored(p
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert_scripts_carry(&refused.body, &page_nonce(&refused.headers));
-    assert!(refused.headers.get(header::CACHE_CONTROL).is_none());
+    assert_eq!(refused.headers[header::CACHE_CONTROL], "no-store");
     let env =
         crate::helpers::environment_id(client.sign_up("ada@example.com", "Acme").await.location());
     for uri in [
         format!("/environments/{env}/api-secrets"),
         format!("/environments/{env}/webhooks"),
         "/environments".to_owned(),
+        "/members".to_owned(),
         "/no-such-page".to_owned(),
     ] {
         let reply = client.get(&uri).await;

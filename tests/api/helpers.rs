@@ -349,3 +349,44 @@ where
     }
     panic!("timed out waiting for: {what}");
 }
+
+// Teams, as the Members tab and an invitation link work them.
+
+/// The invitation link the Members page shows once after an invite (its path and query).
+pub fn invitation_link(page: &str) -> Option<String> {
+    let field = &page[page.find("id=\"invitation-link\"")?..];
+    let value = &field[field.find("value=\"")? + "value=\"".len()..];
+    let link = &value[..value.find('"')?];
+    Some(link.strip_prefix("http://portal.test")?.to_owned())
+}
+
+impl Client {
+    /// Invites `email` as `role` from the Members tab.
+    pub async fn invite(&mut self, email: &str, role: &str) -> Reply {
+        self.post_form("/members/invite", &[("email", email), ("role", role)])
+            .await
+    }
+
+    /// Opens an invitation link: on to the join page, with the invitation kept in the session.
+    pub async fn open_invitation(&mut self, link: &str) -> Reply {
+        self.get(link).await
+    }
+}
+
+impl TestApp {
+    /// `email` joins `inviter`'s organization as `role` the way a new teammate does: the
+    /// inviter invites them, they open the link in their own browser and choose a password.
+    pub async fn teammate(&self, inviter: &mut Client, email: &str, role: &str) -> Client {
+        let invited = inviter.invite(email, role).await;
+        assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+        let link = invitation_link(&invited.body).expect("the page shows the link");
+        let mut client = self.client();
+        let opened = client.open_invitation(&link).await;
+        assert_eq!(opened.location(), "/join", "{}", opened.body);
+        let joined = client
+            .post_form("/join/sign-up", &[("password", PASSWORD)])
+            .await;
+        assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
+        client
+    }
+}

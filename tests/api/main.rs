@@ -9,6 +9,7 @@ mod api_secrets;
 mod config;
 mod foundation;
 mod helpers;
+mod members;
 mod rest_api;
 mod roles;
 mod snippets;

@@ -1,5 +1,6 @@
 //! The role table (`portal::accounts::roles`) against the real server: for every role and every
-//! action, a member with that role tries it through the portal's own server functions. What the
+//! action, a member with that role (invited, as teammates are) tries it through the portal's
+//! own server functions and forms. What the
 //! table allows works; what it refuses is answered 403 with the table's reason, and changes
 //! nothing. Generated from the table, so a change to it is tested as it is made.
 
@@ -11,7 +12,7 @@ use portal::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{Client, Reply, TestApp, create, created, list, remove, switch};
+use crate::helpers::{Reply, TestApp, create, created, list, remove, switch};
 
 /// What the organization looks like, for telling whether an attempt changed it.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,14 +21,16 @@ struct Snapshot {
     signer: Option<Uuid>,
     webhooks: i64,
     environments: i64,
+    invitations: i64,
 }
 
 async fn snapshot(pool: &PgPool, env: Uuid) -> Snapshot {
-    let (secrets, signer, webhooks, environments) = sqlx::query_as(
+    let (secrets, signer, webhooks, environments, invitations) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM api_secrets WHERE environment_id = e.id),
                 e.webhook_signer_id,
                 (SELECT count(*) FROM webhooks WHERE environment_id = e.id),
-                (SELECT count(*) FROM environments WHERE organization_id = e.organization_id)
+                (SELECT count(*) FROM environments WHERE organization_id = e.organization_id),
+                (SELECT count(*) FROM invitations WHERE organization_id = e.organization_id)
            FROM environments e WHERE e.id = $1",
     )
     .bind(env)
@@ -39,30 +42,8 @@ async fn snapshot(pool: &PgPool, env: Uuid) -> Snapshot {
         signer,
         webhooks,
         environments,
+        invitations,
     }
-}
-
-/// `email` signed up on their own, then made a member of the organization of `env` with `role`
-/// (as an invitation will do): the organization their sign-up created is deleted.
-async fn member(app: &TestApp, pool: &PgPool, email: &str, env: Uuid, role: Role) -> Client {
-    let (client, _) = app.customer(email).await;
-    sqlx::query(
-        "WITH own AS (
-             DELETE FROM organizations
-              WHERE id = (SELECT organization_id FROM memberships m JOIN users u ON u.id = m.user_id
-                           WHERE u.email = $1)
-              RETURNING id)
-         INSERT INTO memberships (organization_id, user_id, role)
-         SELECT e.organization_id, u.id, $3 FROM environments e, users u, own
-          WHERE e.id = $2 AND u.email = $1",
-    )
-    .bind(email)
-    .bind(env)
-    .bind(role.name())
-    .execute(pool)
-    .await
-    .unwrap();
-    client
 }
 
 #[sqlx::test]
@@ -75,7 +56,9 @@ async fn every_role_may_do_exactly_what_the_table_says(pool: PgPool) {
             let (mut owner, env) = app.customer(&format!("owner-{tag}@example.com")).await;
             created(&mut owner, env).await;
             let second = created(&mut owner, env).await.secret;
-            let mut client = member(&app, &pool, &format!("{tag}@example.com"), env, role).await;
+            let mut client = app
+                .teammate(&mut owner, &format!("{tag}@example.com"), role.name())
+                .await;
             let before = snapshot(&pool, env).await;
 
             let reply: Reply = match action {
@@ -108,6 +91,11 @@ async fn every_role_may_do_exactly_what_the_table_says(pool: PgPool) {
                         .post_form("/rpc/create_environment", &[("name", "Staging")])
                         .await
                 }
+                Action::ManageMembers => {
+                    client
+                        .invite(&format!("new-{tag}@example.com"), "viewer")
+                        .await
+                }
             };
             let after = snapshot(&pool, env).await;
             if role.may(action) {
@@ -134,7 +122,9 @@ async fn the_pages_say_why_a_control_is_not_a_members_to_use(pool: PgPool) {
     let (mut owner, env) = app.customer("owner@example.com").await;
     created(&mut owner, env).await;
     created(&mut owner, env).await;
-    let mut viewer = member(&app, &pool, "viewer@example.com", env, Role::Viewer).await;
+    let mut viewer = app
+        .teammate(&mut owner, "viewer@example.com", "viewer")
+        .await;
     let pages = [
         (
             format!("/environments/{env}/api-secrets"),
@@ -149,6 +139,7 @@ async fn the_pages_say_why_a_control_is_not_a_members_to_use(pool: PgPool) {
             vec![Action::ManageWebhooks],
         ),
         ("/environments".to_owned(), vec![Action::ManageEnvironments]),
+        ("/members".to_owned(), vec![Action::ManageMembers]),
     ];
     for (page, actions) in pages {
         let seen = viewer.get(&page).await;
@@ -172,7 +163,7 @@ async fn the_pages_say_why_a_control_is_not_a_members_to_use(pool: PgPool) {
 #[sqlx::test]
 async fn an_organization_always_keeps_an_owner(pool: PgPool) {
     let app = TestApp::new(pool.clone());
-    let (_, env) = app.customer("ada@example.com").await;
+    let (mut ada, env) = app.customer("ada@example.com").await;
     let owners = |pool: PgPool| async move {
         sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM memberships m JOIN environments e USING (organization_id)
@@ -208,7 +199,7 @@ async fn an_organization_always_keeps_an_owner(pool: PgPool) {
     assert_eq!(owners(pool.clone()).await, 1);
 
     // A second owner; then each demotes the other, at once, many times over.
-    member(&app, &pool, "bob@example.com", env, Role::Owner).await;
+    app.teammate(&mut ada, "bob@example.com", "owner").await;
     for _ in 0..20 {
         assert_eq!(owners(pool.clone()).await, 2);
         let (a, b) = tokio::join!(
