@@ -52,3 +52,5 @@ ALTER TABLE audit_events
     ADD CONSTRAINT audit_events_environment CHECK (
         environment_id IS NOT NULL OR action LIKE 'member.%' OR action LIKE 'invitation.%');
 CREATE INDEX audit_events_organization ON audit_events (organization_id, id);
+-- The Audit log tab names a REST call's actor by the masked form its secret was created with.
+CREATE INDEX audit_events_secret ON audit_events (secret_id) WHERE secret_id IS NOT NULL;

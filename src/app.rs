@@ -11,6 +11,7 @@ use leptos_router::{
 
 use crate::{
     accounts::views::{SignInPage, SignUpPage},
+    audit::views::AuditLogPage,
     environments::{
         Shell, get_shell,
         views::{EnvironmentSwitcher, EnvironmentsPage, current_environment_id},
@@ -78,6 +79,7 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit-log") view=AuditLogPage ssr=SsrMode::Async />
                     <Route path=path!("/join") view=JoinPage ssr=SsrMode::Async />
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
                 </Routes>
@@ -134,6 +136,9 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                                         </li>
                                         <li>
                                             <A href="/members" exact=true>"Members"</A>
+                                        </li>
+                                        <li>
+                                            <A href="/audit-log">"Audit log"</A>
                                         </li>
                                     </ul>
                                 </nav>

@@ -17,12 +17,12 @@ const LAYERS: &[&[&str]] = &[
     &["events"],
     &["ui"],
     &["platform"],
-    // The features, each above the ones it builds on: who is signed in, what they did, where
-    // (environments), who else is in the team (members), the secrets there, the webhooks those secrets sign, and the REST API over
+    // The features, each above the ones it builds on: who is signed in, where (environments),
+    // what they did (audit), who else is in the team (members), the secrets there, the webhooks those secrets sign, and the REST API over
     // both, beside the status page.
     &["accounts"],
-    &["audit"],
     &["environments"],
+    &["audit"],
     &["members"],
     &["secrets"],
     &["webhooks"],

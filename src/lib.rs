@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod audit;
 pub mod environments;
 pub mod error;
 pub mod events;
@@ -16,8 +17,6 @@ pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub mod api;
-#[cfg(feature = "ssr")]
-pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod platform;
 #[cfg(feature = "ssr")]

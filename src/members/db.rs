@@ -13,7 +13,7 @@ use crate::{
         db::Member,
         roles::{ONLY_OWNERS_MANAGE_OWNERS, Role},
     },
-    audit::{self, By, Origin, Subject},
+    audit::{self, AuditAction, By, Origin, Subject},
     error::{AppError, fail, internal_error},
     platform::now_ms,
 };
@@ -96,7 +96,7 @@ async fn record(
     tx: &mut Transaction<'_, Postgres>,
     actor: &Member,
     origin: &Origin,
-    action: &str,
+    action: AuditAction,
     email: &str,
     role: Role,
 ) -> Result<(), sqlx::Error> {
@@ -178,7 +178,7 @@ pub async fn invite(
         &mut tx,
         actor,
         origin,
-        "invitation.created",
+        AuditAction::InvitationCreated,
         email.as_str(),
         role,
     )
@@ -230,7 +230,15 @@ pub async fn change_role(
     )
     .execute(&mut *tx)
     .await?;
-    record(&mut tx, actor, origin, "member.role_changed", &email, role).await?;
+    record(
+        &mut tx,
+        actor,
+        origin,
+        AuditAction::MemberRoleChanged,
+        &email,
+        role,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -252,7 +260,15 @@ pub async fn remove(
     )
     .execute(&mut *tx)
     .await?;
-    record(&mut tx, actor, origin, "member.removed", &email, was).await?;
+    record(
+        &mut tx,
+        actor,
+        origin,
+        AuditAction::MemberRemoved,
+        &email,
+        was,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -286,7 +302,7 @@ pub async fn revoke(
         &mut tx,
         actor,
         origin,
-        "invitation.revoked",
+        AuditAction::InvitationRevoked,
         &invitation.email,
         invitation.role,
     )
@@ -386,7 +402,15 @@ pub async fn accept(
             organization_name: invitation.name,
             role: invitation.role,
         };
-        record(tx, &joiner, origin, "member.joined", email, invitation.role).await?;
+        record(
+            tx,
+            &joiner,
+            origin,
+            AuditAction::MemberJoined,
+            email,
+            invitation.role,
+        )
+        .await?;
     }
     Ok(Some(invitation.organization_id))
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{CreatedSecret, MAX_SECRETS, SecretSummary, SecretsTab, removal_phrase, token};
 use crate::{
     accounts::{db::Member, roles::Role},
-    audit::{self, Origin},
+    audit::{self, AuditAction, By, Origin, Subject},
     environments::Environment,
     events::Event,
     platform::{
@@ -214,7 +214,7 @@ pub async fn create(
         &mut tx,
         actor,
         environment_id,
-        "api_secret.created",
+        AuditAction::ApiSecretCreated,
         id,
         &masked,
     )
@@ -262,7 +262,7 @@ pub async fn use_with_webhooks(
             &mut tx,
             actor,
             environment_id,
-            "webhook_signer.changed",
+            AuditAction::WebhookSignerChanged,
             secret_id,
             &masked,
         )
@@ -307,7 +307,7 @@ pub async fn remove(
         &mut tx,
         actor,
         environment_id,
-        "api_secret.removed",
+        AuditAction::ApiSecretRemoved,
         secret_id,
         &masked,
     )
@@ -381,7 +381,7 @@ async fn audit(
     tx: &mut Transaction<'_, Postgres>,
     actor: &Actor,
     environment_id: Uuid,
-    action: &str,
+    action: AuditAction,
     secret_id: Uuid,
     masked: &str,
 ) -> Result<(), sqlx::Error> {
@@ -389,10 +389,10 @@ async fn audit(
         tx,
         actor.member.organization_id,
         Some(environment_id),
-        crate::audit::By::Member(&actor.member),
+        By::Member(&actor.member),
         &actor.origin,
         action,
-        crate::audit::Subject::Secret {
+        Subject::Secret {
             id: secret_id,
             masked,
         },

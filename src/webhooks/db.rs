@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     accounts::roles::Role,
-    audit::{self, By, Origin, Subject},
+    audit::{self, AuditAction, By, Origin, Subject},
     environments::Environment,
     events::Event,
     ui::time::Moment,
@@ -279,7 +279,7 @@ pub async fn create(
         Some(environment_id),
         by,
         origin,
-        "webhook.added",
+        AuditAction::WebhookAdded,
         Subject::Webhook {
             id: row.id,
             url: &row.url,
@@ -314,7 +314,7 @@ pub async fn delete(
         Some(environment_id),
         by,
         origin,
-        "webhook.removed",
+        AuditAction::WebhookRemoved,
         Subject::Webhook {
             id: webhook_id,
             url: &url,

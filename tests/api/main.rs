@@ -6,6 +6,7 @@
 
 mod accounts;
 mod api_secrets;
+mod audit_log;
 mod config;
 mod foundation;
 mod helpers;

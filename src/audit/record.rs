@@ -1,6 +1,5 @@
-//! The audit trail: who did what to which API secret, webhook or member, and from where, appended in the
-//! action's own transaction. Append-only (triggers refuse UPDATE, DELETE and TRUNCATE; see the
-//! migrations), and this is the only code that writes to it.
+//! Appending to the audit trail, in the action's own transaction. Append-only (triggers refuse
+//! UPDATE, DELETE and TRUNCATE; see the migrations), and this is the only code that writes to it.
 
 use axum::{
     extract::FromRequestParts,
@@ -9,6 +8,7 @@ use axum::{
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
+use super::AuditAction;
 use crate::{
     accounts::{db::Member, roles::Role},
     platform::{
@@ -104,7 +104,7 @@ pub async fn record(
     environment_id: Option<Uuid>,
     by: By<'_>,
     origin: &Origin,
-    action: &str,
+    action: AuditAction,
     subject: Subject<'_>,
 ) -> Result<(), sqlx::Error> {
     let (user_id, email, actor_secret_id) = match by {
@@ -130,7 +130,7 @@ pub async fn record(
         user_id,
         email,
         actor_secret_id,
-        action,
+        action.name(),
         secret_id,
         masked,
         webhook_id,
