@@ -121,8 +121,10 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                             let webhooks_href = tab_href.clone();
                             let environments = shell.environments.clone();
                             view! {
-                                <OrganizationSwitcher shell=shell.clone() />
-                                <EnvironmentSwitcher environments />
+                                <div class="context">
+                                    <OrganizationSwitcher shell=shell.clone() />
+                                    <EnvironmentSwitcher environments />
+                                </div>
                                 <nav aria-label="Portal">
                                     <ul class="tabs">
                                         <li>
@@ -143,7 +145,9 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                                     </ul>
                                 </nav>
                                 <form class="sign-out" method="post" action="/sign-out">
-                                    <span class="who">{shell.account.email.clone()}</span>
+                                    <span class="who" title=shell.account.email.clone()>
+                                        {shell.account.email.clone()}
+                                    </span>
                                     <button type="submit" class="secondary">"Sign out"</button>
                                 </form>
                             }
@@ -160,12 +164,19 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
 fn OrganizationSwitcher(shell: Shell) -> impl IntoView {
     let current = shell.account.organization_id;
     if shell.organizations.len() < 2 {
-        return view! { <span class="organization">{shell.account.organization_name}</span> }
-            .into_any();
+        let name = shell.account.organization_name;
+        return view! {
+            <span class="organization" title=name.clone()>
+                {name.clone()}
+            </span>
+        }
+        .into_any();
     }
     view! {
         <form class="switcher" method="post" action="/organizations/switch">
-            <label for="organization-switcher">"Organization"</label>
+            <label class="visually-hidden" for="organization-switcher">
+                "Organization"
+            </label>
             <select id="organization-switcher" name="id">
                 {shell
                     .organizations
@@ -179,7 +190,9 @@ fn OrganizationSwitcher(shell: Shell) -> impl IntoView {
                     })
                     .collect_view()}
             </select>
-            <button type="submit" class="secondary">"Switch"</button>
+            <button type="submit" class="secondary" aria-label="Switch organization">
+                "Switch"
+            </button>
         </form>
     }
     .into_any()

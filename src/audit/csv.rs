@@ -9,7 +9,7 @@ use axum::{
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use serde::Deserialize;
 
 use super::{AuditEntry, AuditFilter, db};
@@ -70,7 +70,9 @@ pub async fn export(
                 }
             }
         }
-    });
+    })
+    // Compression polls again after the end: a fused stream answers "ended" again.
+    .fuse();
     Ok((
         [
             (

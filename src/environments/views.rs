@@ -154,7 +154,9 @@ pub fn EnvironmentSwitcher(environments: Vec<Environment>) -> impl IntoView {
     let current = current_environment_id();
     view! {
         <form class="switcher" method="get" action="/environments/switch">
-            <label for="environment-switcher">"Environment"</label>
+            <label class="visually-hidden" for="environment-switcher">
+                "Environment"
+            </label>
             <select id="environment-switcher" name="id">
                 {environments
                     .into_iter()

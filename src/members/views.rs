@@ -211,11 +211,11 @@ fn MemberRow(
             <th scope="row">
                 {member.email.clone()} {mine.then_some(" (you)")}
             </th>
-            <td>{member.role.name()}</td>
-            <td>
+            <td data-title="Role">{member.role.name()}</td>
+            <td data-title="Joined">
                 <Ago at=member.joined.clone() now_ms />
             </td>
-            <td>
+            <td data-title="Last sign-in">
                 {match member.last_sign_in.clone() {
                     Some(at) => view! { <Ago at now_ms /> }.into_any(),
                     None => "Never".into_any(),

@@ -177,6 +177,17 @@ async fn the_log_exports_as_csv_with_the_filters_and_never_as_formulas(pool: PgP
     )));
     assert!(!csv.body.contains(&secret.value));
 
+    // Compressed (as browsers ask for it), the stream ends cleanly too.
+    let compressed = owner
+        .send(
+            axum::http::Request::get("/audit-log.csv").header("accept-encoding", "br"),
+            axum::body::Body::empty(),
+        )
+        .await;
+    assert_eq!(compressed.status, StatusCode::OK);
+    assert_eq!(compressed.headers["content-encoding"], "br");
+    assert!(!compressed.body.is_empty());
+
     let filtered = owner.get("/audit-log.csv?action=api_secret.created").await;
     assert_eq!(
         filtered
