@@ -37,7 +37,8 @@ ALTER TABLE audit_events
         'api_secret.created', 'api_secret.removed', 'webhook_signer.changed',
         'webhook.added', 'webhook.removed',
         'invitation.created', 'invitation.revoked', 'member.joined', 'member.role_changed',
-        'member.removed')),
+        'member.removed', 'member.signed_in', 'member.sign_in_failed', 'member.signed_out',
+        'member.session_ended')),
     DROP CONSTRAINT audit_events_subject,
     ADD CONSTRAINT audit_events_subject CHECK (
         CASE WHEN action LIKE 'webhook.%'

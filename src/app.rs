@@ -10,8 +10,11 @@ use leptos_router::{
 };
 
 use crate::{
-    accounts::views::{SignInPage, SignUpPage},
-    audit::views::AuditLogPage,
+    accounts::{
+        sessions::SessionsPage,
+        views::{SignInPage, SignUpPage},
+    },
+    audit_log::views::AuditLogPage,
     environments::{
         Shell, get_shell,
         views::{EnvironmentSwitcher, EnvironmentsPage, current_environment_id},
@@ -80,6 +83,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
                     <Route path=path!("/audit-log") view=AuditLogPage ssr=SsrMode::Async />
+                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
                     <Route path=path!("/join") view=JoinPage ssr=SsrMode::Async />
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
                 </Routes>
@@ -145,9 +149,10 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                                     </ul>
                                 </nav>
                                 <form class="sign-out" method="post" action="/sign-out">
-                                    <span class="who" title=shell.account.email.clone()>
+                                    // Your address; it leads to where you are signed in.
+                                    <a class="who" href="/sessions" title="Your sessions">
                                         {shell.account.email.clone()}
-                                    </span>
+                                    </a>
                                     <button type="submit" class="secondary">"Sign out"</button>
                                 </form>
                             }

@@ -17,12 +17,14 @@ const LAYERS: &[&[&str]] = &[
     &["events"],
     &["ui"],
     &["platform"],
+    // What happened, appended by every feature below which it sits.
+    &["audit"],
     // The features, each above the ones it builds on: who is signed in, where (environments),
-    // what they did (audit), who else is in the team (members), the secrets there, the webhooks those secrets sign, and the REST API over
+    // what they did (the audit log), who else is in the team (members), the secrets there, the webhooks those secrets sign, and the REST API over
     // both, beside the status page.
     &["accounts"],
     &["environments"],
-    &["audit"],
+    &["audit_log"],
     &["members"],
     &["secrets"],
     &["webhooks"],

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod app;
 pub mod audit;
+pub mod audit_log;
 pub mod environments;
 pub mod error;
 pub mod events;

@@ -14,9 +14,10 @@ use portal::secrets::removal_phrase;
 use sqlx::PgPool;
 
 /// Everything the server logs (every level, every module) while secrets are created, listed,
-/// refused and removed: the value is never in it.
+/// refused and removed, and an invitation is made, opened, refused and accepted: neither a
+/// secret's value nor the invitation's token is ever in it.
 #[sqlx::test]
-async fn secret_values_never_reach_the_logs(pool: PgPool) {
+async fn secret_values_and_invitation_tokens_never_reach_the_logs(pool: PgPool) {
     use tracing_subscriber::fmt::MakeWriter;
 
     #[derive(Clone, Default)]
@@ -44,9 +45,8 @@ async fn secret_values_never_reach_the_logs(pool: PgPool) {
         .finish();
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
-    let (mut client, env) = common::TestApp::new(pool.clone())
-        .customer("ada@example.com")
-        .await;
+    let app = common::TestApp::new(pool.clone());
+    let (mut client, env) = app.customer("ada@example.com").await;
     let mut values = Vec::new();
     for _ in 0..3 {
         values.push(created(&mut client, env).await);
@@ -62,6 +62,17 @@ async fn secret_values_never_reach_the_logs(pool: PgPool) {
     client
         .get(&format!("/environments/{env}/api-secrets"))
         .await;
+    let invited = client.invite("bob@example.com", "developer").await;
+    let link = common::invitation_link(&invited.body).unwrap();
+    let token = link.split_once("token=").unwrap().1.to_owned();
+    let mut bob = app.client();
+    bob.open_invitation(&format!("{link}x")).await;
+    bob.open_invitation(&link).await;
+    bob.post_form("/join/sign-up", &[("password", "short")])
+        .await;
+    bob.post_form("/join/sign-up", &[("password", common::PASSWORD)])
+        .await;
+    bob.open_invitation(&link).await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("/rpc/create_api_secret"), "the capture works");
@@ -71,4 +82,6 @@ async fn secret_values_never_reach_the_logs(pool: PgPool) {
             "a value reached the logs"
         );
     }
+    assert!(logs.contains("/invitations/accept"), "the capture works");
+    assert!(!logs.contains(&token[4..20]), "a token reached the logs");
 }

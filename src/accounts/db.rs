@@ -4,7 +4,11 @@
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use super::{Email, roles::Role};
+use super::{Email, roles::Role, session::SignedInAs};
+use crate::{
+    audit::{Origin, Person},
+    platform::interval,
+};
 
 /// The first environment of every new organization.
 pub const FIRST_ENVIRONMENT: &str = "Production";
@@ -113,7 +117,7 @@ pub async fn credentials(
     .await
 }
 
-/// Who a signed-in user is, and the organization they act for.
+/// Who a signed-in user is, the organization they act for, and their session.
 #[derive(Debug, Clone)]
 pub struct Member {
     pub user_id: Uuid,
@@ -121,30 +125,74 @@ pub struct Member {
     pub organization_id: Uuid,
     pub organization_name: String,
     pub role: Role,
+    /// Their session's row on the Sessions page.
+    pub session_id: Uuid,
 }
 
-/// The user as a member of `organization_id`, or of their first organization when `None`;
-/// `None` when they do not belong to it (any more).
+impl Member {
+    /// The member as the audit trail names whoever acts.
+    pub fn person(&self) -> Person<'_> {
+        Person {
+            user_id: self.user_id,
+            email: &self.email,
+            organization_id: self.organization_id,
+        }
+    }
+}
+
+/// The signed-in member: the user of a session that still exists (not ended from the Sessions
+/// page), as a member of the organization it acts for (their first when it names none). `None`
+/// when either is gone. Notes the session as seen, at most once a minute, in the same statement.
 pub async fn member(
     db: impl PgExecutor<'_>,
-    user_id: Uuid,
-    organization_id: Option<Uuid>,
+    who: SignedInAs,
 ) -> Result<Option<Member>, sqlx::Error> {
+    let Some(handle) = who.handle else {
+        return Ok(None);
+    };
     sqlx::query_as!(
         Member,
-        r#"SELECT u.id AS user_id, u.email, o.id AS organization_id, o.name AS organization_name,
-                  m.role AS "role: Role"
+        r#"WITH seen AS (
+               UPDATE user_sessions SET last_seen_at = now()
+                WHERE id = $3 AND user_id = $1 AND last_seen_at < now() - interval '1 minute')
+           SELECT u.id AS user_id, u.email, o.id AS organization_id,
+                  o.name AS organization_name, m.role AS "role: Role", s.id AS session_id
              FROM users u
+             JOIN user_sessions s ON s.id = $3 AND s.user_id = u.id
              JOIN memberships m ON m.user_id = u.id
              JOIN organizations o ON o.id = m.organization_id
             WHERE u.id = $1 AND ($2::uuid IS NULL OR m.organization_id = $2)
             ORDER BY m.created_at
             LIMIT 1"#,
-        user_id,
-        organization_id
+        who.user_id,
+        who.organization_id,
+        handle
     )
     .fetch_optional(db)
     .await
+}
+
+/// Records a new session; its id is the handle the session store keeps.
+pub async fn start_session(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    origin: &Origin,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO user_sessions (user_id, ip, user_agent) VALUES ($1, $2, $3) RETURNING id",
+        user_id,
+        origin.ip,
+        origin.user_agent
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn end_session(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM user_sessions WHERE id = $1", id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// The organizations a user belongs to, in the order they joined them.
@@ -160,4 +208,67 @@ pub async fn organizations(
     )
     .fetch_all(db)
     .await
+}
+
+/// One of a person's sessions, as their Sessions page lists it.
+pub struct SessionRow {
+    pub id: Uuid,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub signed_in_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A person's sessions, the most recently used first.
+pub async fn sessions(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+) -> Result<Vec<SessionRow>, sqlx::Error> {
+    sqlx::query_as!(
+        SessionRow,
+        r#"SELECT id, ip, user_agent,
+                  signed_in_at AS "signed_in_at: chrono::DateTime<chrono::Utc>",
+                  last_seen_at AS "last_seen_at: chrono::DateTime<chrono::Utc>"
+             FROM user_sessions WHERE user_id = $1
+            ORDER BY last_seen_at DESC, signed_in_at DESC"#,
+        user_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Ends the person's sessions: the one `only` names, or every one but `except`. How many.
+pub async fn end_sessions(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    only: Option<Uuid>,
+    except: Option<Uuid>,
+) -> Result<u64, sqlx::Error> {
+    let ended = sqlx::query!(
+        "DELETE FROM user_sessions
+          WHERE user_id = $1 AND ($2::uuid IS NULL OR id = $2) AND ($3::uuid IS NULL OR id <> $3)",
+        user_id,
+        only,
+        except
+    )
+    .execute(db)
+    .await?;
+    Ok(ended.rows_affected())
+}
+
+/// Deletes sessions past their idle or absolute limit (their store rows expire on their own).
+pub async fn prune_sessions(
+    db: impl PgExecutor<'_>,
+    idle: std::time::Duration,
+    absolute: std::time::Duration,
+) -> Result<u64, sqlx::Error> {
+    let pruned = sqlx::query!(
+        "DELETE FROM user_sessions WHERE last_seen_at < now() - $1::interval
+                                      OR signed_in_at < now() - $2::interval",
+        interval(idle),
+        interval(absolute)
+    )
+    .execute(db)
+    .await?;
+    Ok(pruned.rows_affected())
 }

@@ -23,6 +23,7 @@ use super::{
     views::FormFeedback,
 };
 use crate::{
+    audit::{self, AuditAction, Origin},
     error::{AppError, internal_error},
     platform::state::AppState,
 };
@@ -61,6 +62,7 @@ pub fn client_ip(state: &AppState, peer: &Peer, headers: &HeaderMap) -> IpAddr {
 pub async fn sign_up(
     State(state): State<AppState>,
     session: Session,
+    origin: Origin,
     peer: Peer,
     headers: HeaderMap,
     Form(form): Form<SignUpForm>,
@@ -114,9 +116,16 @@ pub async fn sign_up(
             Err(db::SignUpError::Db(e)) => return Err(internal(e)),
         };
         tx.commit().await.map_err(internal)?;
-        session::sign_in(&session, account.user_id, Some(account.organization_id))
-            .await
-            .map_err(internal)?;
+        let organization = Some(account.organization_id);
+        session::sign_in(
+            &session,
+            &state.pool,
+            account.user_id,
+            organization,
+            &origin,
+        )
+        .await
+        .map_err(internal)?;
         Ok(Outcome::SignedIn(format!(
             "/environments/{}/api-secrets",
             account.environment_id
@@ -130,6 +139,7 @@ pub async fn sign_up(
 pub async fn sign_in(
     State(state): State<AppState>,
     session: Session,
+    origin: Origin,
     peer: Peer,
     headers: HeaderMap,
     Query(query): Query<NextQuery>,
@@ -152,7 +162,7 @@ pub async fn sign_in(
     let ip = client_ip(&state, &peer, &headers);
 
     let outcome = async {
-        match authenticate(&state, &email, form.password, ip).await? {
+        match authenticate(&state, &email, form.password, ip, &origin).await? {
             Authentication::Verified(user_id) => {
                 let member = db::record_sign_in(&state.pool, user_id)
                     .await
@@ -162,7 +172,7 @@ pub async fn sign_in(
                 if !member {
                     return Ok(Outcome::Again(StatusCode::FORBIDDEN, NO_ORGANIZATION));
                 }
-                session::sign_in(&session, user_id, None)
+                session::sign_in(&session, &state.pool, user_id, None, &origin)
                     .await
                     .map_err(internal)?;
                 Ok(Outcome::SignedIn(next))
@@ -195,6 +205,7 @@ pub async fn authenticate(
     email: &Email,
     password: String,
     ip: IpAddr,
+    origin: &Origin,
 ) -> Result<Authentication, Response> {
     let reservation = throttle::reserve(&state.pool, email, ip)
         .await
@@ -209,15 +220,25 @@ pub async fn authenticate(
     let verified = password::verify(password, credentials.map(|c| c.password_hash))
         .await
         .map_err(password_error)?;
-    match (verified, user_id) {
+    // Each of the person's teams sees their sign-ins, and failed ones on their account.
+    let outcome = match (verified, user_id) {
         (true, Some(user_id)) => {
             throttle::clear_account(&state.pool, email)
                 .await
                 .map_err(internal)?;
-            Ok(Authentication::Verified(user_id))
+            (AuditAction::MemberSignedIn, Some(user_id))
         }
-        _ => Ok(Authentication::Wrong),
+        (_, user_id) => (AuditAction::MemberSignInFailed, user_id),
+    };
+    if let (action, Some(user_id)) = outcome {
+        audit::record_for_each_organization(&state.pool, user_id, origin, action)
+            .await
+            .map_err(internal)?;
     }
+    Ok(match outcome {
+        (AuditAction::MemberSignedIn, Some(user_id)) => Authentication::Verified(user_id),
+        _ => Authentication::Wrong,
+    })
 }
 
 /// Said at sign-in to someone whose every membership was removed.
@@ -252,10 +273,21 @@ pub async fn switch_organization(
 }
 
 /// `POST /sign-out`: deletes the session server-side and expires the cookie.
-pub async fn sign_out(session: Session) -> Response {
-    match session::sign_out(&session).await {
+pub async fn sign_out(State(state): State<AppState>, session: Session, origin: Origin) -> Response {
+    let signed_out = async {
+        if let Some(who) = session::signed_in(&session).await.map_err(internal)? {
+            let action = AuditAction::MemberSignedOut;
+            audit::record_for_each_organization(&state.pool, who.user_id, &origin, action)
+                .await
+                .map_err(internal)?;
+        }
+        session::sign_out(&session, &state.pool)
+            .await
+            .map_err(internal)
+    };
+    match signed_out.await {
         Ok(()) => Redirect::to("/sign-in").into_response(),
-        Err(e) => internal(e),
+        Err(response) => response,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod password;
 pub mod roles;
 #[cfg(feature = "ssr")]
 pub mod session;
+pub mod sessions;
 #[cfg(feature = "ssr")]
 pub mod throttle;
 pub mod views;

@@ -19,6 +19,7 @@ use super::{
     roles::Action,
 };
 use crate::{
+    audit::Origin,
     error::{AppError, fail, internal_error},
     platform::state::AppState,
 };
@@ -34,6 +35,10 @@ struct SessionUser {
     /// The organization they act for (a person may belong to several); `None`: their first.
     #[serde(default)]
     organization_id: Option<Uuid>,
+    /// Its row in `user_sessions` (what the Sessions page lists and ends); a session without one
+    /// is signed out.
+    #[serde(default)]
+    handle: Option<Uuid>,
     at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -42,6 +47,7 @@ struct SessionUser {
 pub struct SignedInAs {
     pub user_id: Uuid,
     pub organization_id: Option<Uuid>,
+    pub handle: Option<Uuid>,
 }
 
 pub fn store(pool: PgPool) -> PostgresStore {
@@ -63,13 +69,25 @@ pub fn layer(store: PostgresStore, secure: bool) -> SessionManagerLayer<Postgres
         .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT))
 }
 
+/// Why a session could not start or end.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Store(#[from] tower_sessions::session::Error),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
 /// Starts a signed-in session under a new id (the old id, known before sign-in, dies), acting
-/// for `organization_id` (`None`: their first organization).
+/// for `organization_id` (`None`: their first organization), listed on their Sessions page.
 pub async fn sign_in(
     session: &Session,
+    pool: &PgPool,
     user_id: Uuid,
     organization_id: Option<Uuid>,
-) -> Result<(), tower_sessions::session::Error> {
+    origin: &Origin,
+) -> Result<(), SessionError> {
+    let handle = db::start_session(pool, user_id, origin).await?;
     session.cycle_id().await?;
     session
         .insert(
@@ -77,10 +95,12 @@ pub async fn sign_in(
             SessionUser {
                 user_id,
                 organization_id,
+                handle: Some(handle),
                 at: chrono::Utc::now(),
             },
         )
-        .await
+        .await?;
+    Ok(())
 }
 
 /// From now on the session acts for `organization_id` (the caller checked the membership).
@@ -95,9 +115,26 @@ pub async fn act_for(
     session.insert(KEY, signed_in).await
 }
 
-/// Deletes the session from the store and expires the cookie.
-pub async fn sign_out(session: &Session) -> Result<(), tower_sessions::session::Error> {
-    session.flush().await
+/// Deletes the Sessions page's rows of sessions past their idle or absolute limit.
+pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let idle = std::time::Duration::from_secs(IDLE_TIMEOUT.whole_seconds().unsigned_abs());
+    let absolute = ABSOLUTE_TIMEOUT
+        .to_std()
+        .unwrap_or(std::time::Duration::MAX);
+    db::prune_sessions(pool, idle, absolute).await
+}
+
+/// Deletes the session (its row on the Sessions page too) and expires the cookie.
+pub async fn sign_out(session: &Session, pool: &PgPool) -> Result<(), SessionError> {
+    if let Some(handle) = session
+        .get::<SessionUser>(KEY)
+        .await?
+        .and_then(|signed_in| signed_in.handle)
+    {
+        db::end_session(pool, handle).await?;
+    }
+    session.flush().await?;
+    Ok(())
 }
 
 /// Who is signed in, or None (never signed in, expired, or past the absolute limit).
@@ -114,6 +151,7 @@ pub async fn signed_in(
     Ok(Some(SignedInAs {
         user_id: signed_in.user_id,
         organization_id: signed_in.organization_id,
+        handle: signed_in.handle,
     }))
 }
 
@@ -171,13 +209,13 @@ pub async fn gate(
         return next.run(request).await;
     }
     let member = match signed_in(&session).await {
-        Ok(Some(who)) => match db::member(&state.pool, who.user_id, who.organization_id).await {
+        Ok(Some(who)) => match db::member(&state.pool, who).await {
             Ok(Some(member)) => Some(member),
-            // Removed from the organization (or the account is gone): the session ends with
-            // the membership, on this very request.
+            // Removed from the organization, ended from the Sessions page, or the account is
+            // gone: the session ends, on this very request.
             Ok(None) => {
-                if let Err(e) = session.flush().await {
-                    internal_error("ending a session without a membership", &e);
+                if let Err(e) = sign_out(&session, &state.pool).await {
+                    internal_error("ending a session", &e);
                 }
                 None
             }

@@ -9,12 +9,9 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::AuditAction;
-use crate::{
-    accounts::{db::Member, roles::Role},
-    platform::{
-        client::{self, TrustedProxies},
-        state::AppState,
-    },
+use crate::platform::{
+    client::{self, TrustedProxies},
+    state::AppState,
 };
 
 /// Where an action came from: the client's address and user agent (at most 512 characters).
@@ -59,10 +56,18 @@ impl FromRequestParts<AppState> for Origin {
     }
 }
 
+/// A person acting for an organization.
+#[derive(Debug, Clone, Copy)]
+pub struct Person<'a> {
+    pub user_id: Uuid,
+    pub email: &'a str,
+    pub organization_id: Uuid,
+}
+
 /// Who acted: a member in the portal, or a REST API call (the API secret that signed it).
 #[derive(Debug, Clone, Copy)]
 pub enum By<'a> {
-    Member(&'a Member),
+    Member(Person<'a>),
     ApiSecret(Uuid),
 }
 
@@ -71,7 +76,7 @@ impl By<'_> {
     /// signature to the environment it was made for.
     pub fn organization_id(self) -> Option<Uuid> {
         match self {
-            By::Member(member) => Some(member.organization_id),
+            By::Member(person) => Some(person.organization_id),
             By::ApiSecret(_) => None,
         }
     }
@@ -89,10 +94,11 @@ pub enum Subject<'a> {
         id: Uuid,
         url: &'a str,
     },
-    /// A member or an invited person, by address, with the role the action gave or took.
+    /// A member or an invited person, by address, with the role (its name) the action gave or
+    /// took.
     Member {
         email: &'a str,
-        role: Role,
+        role: &'a str,
     },
 }
 
@@ -108,7 +114,7 @@ pub async fn record(
     subject: Subject<'_>,
 ) -> Result<(), sqlx::Error> {
     let (user_id, email, actor_secret_id) = match by {
-        By::Member(member) => (Some(member.user_id), Some(member.email.as_str()), None),
+        By::Member(person) => (Some(person.user_id), Some(person.email), None),
         By::ApiSecret(id) => (None, None, Some(id)),
     };
     let (mut secret_id, mut masked, mut webhook_id, mut url) = (None, None, None, None);
@@ -117,7 +123,7 @@ pub async fn record(
         Subject::Secret { id, masked: m } => (secret_id, masked) = (Some(id), Some(m)),
         Subject::Webhook { id, url: u } => (webhook_id, url) = (Some(id), Some(u)),
         Subject::Member { email, role } => {
-            (member_email, member_role) = (Some(email), Some(role.name()));
+            (member_email, member_role) = (Some(email), Some(role));
         }
     }
     sqlx::query!(
@@ -141,6 +147,30 @@ pub async fn record(
         origin.user_agent,
     )
     .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Appends `action` about the person `user_id` to the trail of every organization they belong
+/// to (sign-in, sign-out, their sessions: each of their teams sees them), as done by them.
+pub async fn record_for_each_organization(
+    db: impl sqlx::PgExecutor<'_>,
+    user_id: Uuid,
+    origin: &Origin,
+    action: AuditAction,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO audit_events (organization_id, actor_user_id, actor_email, action,
+                                   member_email, member_role, ip, user_agent)
+         SELECT m.organization_id, u.id, u.email, $2, u.email, m.role, $3, $4
+           FROM memberships m JOIN users u ON u.id = m.user_id
+          WHERE u.id = $1",
+        user_id,
+        action.name(),
+        origin.ip,
+        origin.user_agent,
+    )
+    .execute(db)
     .await?;
     Ok(())
 }

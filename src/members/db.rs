@@ -13,7 +13,7 @@ use crate::{
         db::Member,
         roles::{ONLY_OWNERS_MANAGE_OWNERS, Role},
     },
-    audit::{self, AuditAction, By, Origin, Subject},
+    audit::{self, AuditAction, By, Origin, Person, Subject},
     error::{AppError, fail, internal_error},
     platform::now_ms,
 };
@@ -94,7 +94,7 @@ fn may_manage(actor: &Member, role: Role) -> Result<(), AppError> {
 
 async fn record(
     tx: &mut Transaction<'_, Postgres>,
-    actor: &Member,
+    actor: Person<'_>,
     origin: &Origin,
     action: AuditAction,
     email: &str,
@@ -107,7 +107,10 @@ async fn record(
         By::Member(actor),
         origin,
         action,
-        Subject::Member { email, role },
+        Subject::Member {
+            email,
+            role: role.name(),
+        },
     )
     .await
 }
@@ -176,7 +179,7 @@ pub async fn invite(
     .await?;
     record(
         &mut tx,
-        actor,
+        actor.person(),
         origin,
         AuditAction::InvitationCreated,
         email.as_str(),
@@ -232,7 +235,7 @@ pub async fn change_role(
     .await?;
     record(
         &mut tx,
-        actor,
+        actor.person(),
         origin,
         AuditAction::MemberRoleChanged,
         &email,
@@ -262,7 +265,7 @@ pub async fn remove(
     .await?;
     record(
         &mut tx,
-        actor,
+        actor.person(),
         origin,
         AuditAction::MemberRemoved,
         &email,
@@ -300,7 +303,7 @@ pub async fn revoke(
     .await?;
     record(
         &mut tx,
-        actor,
+        actor.person(),
         origin,
         AuditAction::InvitationRevoked,
         &invitation.email,
@@ -366,11 +369,11 @@ pub async fn accept(
     origin: &Origin,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     let Some(invitation) = sqlx::query!(
-        r#"SELECT i.organization_id, o.name, i.role AS "role: Role"
-             FROM invitations i JOIN organizations o ON o.id = i.organization_id
+        r#"SELECT i.organization_id, i.role AS "role: Role"
+             FROM invitations i
             WHERE i.id = $1 AND i.email = $2
               AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
-              FOR UPDATE OF i"#,
+              FOR UPDATE"#,
         id,
         email
     )
@@ -395,16 +398,14 @@ pub async fn accept(
     .execute(&mut **tx)
     .await?;
     if joined.rows_affected() == 1 {
-        let joiner = Member {
+        let joiner = Person {
             user_id,
-            email: email.to_owned(),
+            email,
             organization_id: invitation.organization_id,
-            organization_name: invitation.name,
-            role: invitation.role,
         };
         record(
             tx,
-            &joiner,
+            joiner,
             origin,
             AuditAction::MemberJoined,
             email,

@@ -245,9 +245,15 @@ pub async fn sign_up(
             .await?
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
-        session::sign_in(&session, user_id, Some(organization_id))
-            .await
-            .map_err(|e| internal_error("signing in after joining", &e))?;
+        session::sign_in(
+            &session,
+            &state.pool,
+            user_id,
+            Some(organization_id),
+            &origin,
+        )
+        .await
+        .map_err(|e| internal_error("signing in after joining", &e))?;
         joined_as(&session, organization_id).await
     };
     match outcome.await {
@@ -277,7 +283,7 @@ pub async fn sign_in(
     let outcome = async {
         let invitation = opened(&state, &session).await?.ok_or(AppError::NotFound)?;
         let email = Email::parse(&invitation.email).map_err(|m| AppError::Invalid(m.into()))?;
-        let user_id = match authenticate(&state, &email, form.password, ip).await {
+        let user_id = match authenticate(&state, &email, form.password, ip, &origin).await {
             Ok(Authentication::Verified(user_id)) => user_id,
             Ok(Authentication::Wrong) => {
                 let message = "The password is not right.".to_owned();
@@ -311,9 +317,15 @@ pub async fn sign_in(
             .ok_or(AppError::NotFound)?;
         accounts_db::record_sign_in(&mut *tx, user_id).await?;
         tx.commit().await?;
-        session::sign_in(&session, user_id, Some(organization_id))
-            .await
-            .map_err(|e| internal_error("signing in to join", &e))?;
+        session::sign_in(
+            &session,
+            &state.pool,
+            user_id,
+            Some(organization_id),
+            &origin,
+        )
+        .await
+        .map_err(|e| internal_error("signing in to join", &e))?;
         joined_as(&session, organization_id).await
     };
     match outcome.await {

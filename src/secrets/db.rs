@@ -389,7 +389,7 @@ async fn audit(
         tx,
         actor.member.organization_id,
         Some(environment_id),
-        By::Member(&actor.member),
+        By::Member(actor.member.person()),
         &actor.origin,
         action,
         Subject::Secret {

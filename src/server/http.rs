@@ -21,7 +21,7 @@ use crate::{
     accounts::{handlers, session},
     api,
     app::{App, shell},
-    audit, environments, members,
+    audit_log, environments, members,
     platform::{csp, state::AppState},
 };
 
@@ -79,7 +79,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/organizations/switch", post(handlers::switch_organization))
         .route("/members/invite", post(members::handlers::invite))
-        .route("/audit-log.csv", get(audit::csv::export))
+        .route("/audit-log.csv", get(audit_log::csv::export))
         .route("/invitations/accept", get(members::handlers::open))
         .route("/join/accept", post(members::handlers::accept))
         .route("/join/sign-in", post(members::handlers::sign_in))

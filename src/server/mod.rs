@@ -109,6 +109,9 @@ async fn janitor(pool: sqlx::PgPool) {
         if let Err(e) = store.delete_expired().await {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
+        if let Err(e) = session::prune(&pool).await {
+            tracing::warn!(error = %e, "pruning ended sessions failed");
+        }
         if let Err(e) = throttle::prune(&pool).await {
             tracing::warn!(error = %e, "pruning old sign-in failures failed");
         }

@@ -267,7 +267,7 @@ mod add {
         let origin = Origin::of_server_fn();
         db::create(
             &state.pool,
-            By::Member(&member),
+            By::Member(member.person()),
             &origin,
             environment_id,
             &new,
@@ -284,7 +284,7 @@ pub async fn remove_webhook(environment_id: Uuid, webhook_id: Uuid) -> Result<()
     let origin = Origin::of_server_fn();
     db::delete(
         &state.pool,
-        By::Member(&member),
+        By::Member(member.person()),
         &origin,
         environment_id,
         webhook_id,

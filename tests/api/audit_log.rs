@@ -3,7 +3,10 @@
 //! spreadsheet runs as a formula.
 
 use axum::http::StatusCode;
-use portal::audit::{AuditAction, AuditPage, PAGE_SIZE};
+use portal::{
+    audit::AuditAction,
+    audit_log::{AuditPage, PAGE_SIZE},
+};
 use sqlx::PgPool;
 
 use crate::helpers::{Client, TestApp, created, signed_call, switch};

@@ -13,5 +13,6 @@ mod helpers;
 mod members;
 mod rest_api;
 mod roles;
+mod sessions;
 mod snippets;
 mod webhooks;

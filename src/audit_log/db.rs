@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{API_ACTOR, AuditAction, AuditChoices, AuditEntry, AuditFilter, AuditPage, PAGE_SIZE};
-use crate::{accounts::roles::Role, platform::now_ms};
+use super::{API_ACTOR, AuditChoices, AuditEntry, AuditFilter, AuditPage, PAGE_SIZE};
+use crate::{accounts::roles::Role, audit::AuditAction, platform::now_ms};
 
 /// Up to `limit` events matching `filter`, older than `before` when given, newest first.
 pub async fn entries(

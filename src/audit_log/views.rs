@@ -4,8 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::{API_ACTOR, AuditAction, AuditEntry, AuditPage, list_audit_events};
-use crate::ui::{PageTitle, loaded, time::relative_time};
+use super::{API_ACTOR, AuditEntry, AuditPage, list_audit_events};
+use crate::{
+    audit::AuditAction,
+    ui::{PageTitle, loaded, time::relative_time},
+};
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
