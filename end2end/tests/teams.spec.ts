@@ -151,3 +151,29 @@ test("the header fits on one line at 1280 px and collapses cleanly at 375 px", a
   await expect(tabs.last()).toBeInViewport();
   await expectNoAxeViolations(page);
 });
+
+test("the Sessions page lists where you are signed in and ends another session", async ({ page, browser }) => {
+  const customer = await signUp(page, uniqueCustomer("sessions"));
+  const other = await browser.newContext();
+  const phone = await other.newPage();
+  await phone.goto("/sign-in");
+  await phone.getByLabel("Email").fill(customer.email);
+  await phone.getByLabel("Password").fill(PASSWORD);
+  await phone.getByRole("button", { name: "Sign in" }).click();
+  await expect(phone.getByRole("heading", { level: 1, name: "API secrets" })).toBeVisible();
+
+  // Your address in the header leads to your sessions.
+  await page.getByRole("link", { name: customer.email }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Sessions" })).toBeVisible();
+  const table = page.getByRole("table", { name: "Your sessions" });
+  await expect(table.getByRole("row")).toHaveCount(3);
+  await expect(table.getByText("This session")).toHaveCount(1);
+  await expect(table).toContainText(/Chrome \d+ on Linux/);
+  await expectNoAxeViolations(page);
+
+  await page.getByRole("button", { name: /^End the session of/ }).click();
+  await expect(table.getByRole("row")).toHaveCount(2);
+  await phone.reload();
+  await expect(phone).toHaveURL(/\/sign-in/);
+  await other.close();
+});
