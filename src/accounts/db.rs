@@ -87,16 +87,21 @@ pub async fn create_user(
 }
 
 /// Notes a successful sign-in (the Members tab shows when each person last signed in) and
-/// says whether the person still belongs to an organization.
-pub async fn record_sign_in(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"UPDATE users SET last_sign_in_at = now() WHERE id = $1
-           RETURNING EXISTS (SELECT 1 FROM memberships WHERE user_id = $1) AS "member!""#,
+/// says which organization the session acts for: the person's first (`None`: they belong to
+/// none any more).
+pub async fn record_sign_in(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let first = sqlx::query_scalar!(
+        "UPDATE users SET last_sign_in_at = now() WHERE id = $1
+         RETURNING (SELECT organization_id FROM memberships WHERE user_id = $1
+                     ORDER BY created_at LIMIT 1)",
         user_id
     )
     .fetch_optional(db)
-    .await
-    .map(|member| member.unwrap_or(false))
+    .await?;
+    Ok(first.flatten())
 }
 
 pub struct Credentials {

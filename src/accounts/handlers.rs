@@ -164,15 +164,16 @@ pub async fn sign_in(
     let outcome = async {
         match authenticate(&state, &email, form.password, ip, &origin).await? {
             Authentication::Verified(user_id) => {
-                let member = db::record_sign_in(&state.pool, user_id)
+                let organization = db::record_sign_in(&state.pool, user_id)
                     .await
                     .map_err(internal)?;
                 // Without an organization there is nothing to show (an invitation link signs
-                // them in to join).
-                if !member {
+                // them in to join). The session names the one it acts for: removed from it,
+                // the session ends, whatever other organizations the person belongs to.
+                if organization.is_none() {
                     return Ok(Outcome::Again(StatusCode::FORBIDDEN, NO_ORGANIZATION));
                 }
-                session::sign_in(&session, &state.pool, user_id, None, &origin)
+                session::sign_in(&session, &state.pool, user_id, organization, &origin)
                     .await
                     .map_err(internal)?;
                 Ok(Outcome::SignedIn(next))

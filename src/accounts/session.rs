@@ -87,6 +87,14 @@ pub async fn sign_in(
     organization_id: Option<Uuid>,
     origin: &Origin,
 ) -> Result<(), SessionError> {
+    // Signing in again in this browser (or as someone else) ends the session it had.
+    if let Some(previous) = session
+        .get::<SessionUser>(KEY)
+        .await?
+        .and_then(|signed_in| signed_in.handle)
+    {
+        db::end_session(pool, previous).await?;
+    }
     let handle = db::start_session(pool, user_id, origin).await?;
     session.cycle_id().await?;
     session

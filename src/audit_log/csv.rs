@@ -1,7 +1,9 @@
 //! `GET /audit-log.csv`: the log as CSV, with the page's filters, every matching event, newest
-//! first. Streamed a batch at a time (a long trail is never held in memory). Cells that a
-//! spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) are
-//! prefixed with `'`: the trail holds text customers typed (webhook URLs, addresses).
+//! first. Streamed a batch at a time (a long trail is never held in memory). The trail holds
+//! text anyone can choose (a failed sign-in's user agent, webhook URLs, addresses), so no cell
+//! may become a formula: every cell is quoted (a spreadsheet whose list separator is `;` does
+//! not split a quoted cell), and one that starts like a formula (`=`, `+`, `-`, `@`, tab,
+//! carriage return) is prefixed with `'`.
 
 use axum::{
     body::{Body, Bytes},
@@ -105,18 +107,14 @@ fn line(entry: &AuditEntry) -> String {
     line
 }
 
-/// One CSV cell (RFC 4180), never a formula.
+/// One CSV cell (RFC 4180), quoted, never a formula.
 fn cell(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
+    let guard = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        "'"
     } else {
-        value.to_owned()
+        ""
     };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
+    format!("\"{guard}{}\"", value.replace('"', "\"\""))
 }
 
 #[cfg(test)]
@@ -124,18 +122,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cells_are_quoted_when_needed_and_never_formulas() {
-        assert_eq!(cell("ada@example.com"), "ada@example.com");
-        assert_eq!(cell("a,b"), "\"a,b\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(cell("two\nlines"), "\"two\nlines\"");
-        assert_eq!(
-            cell("=HYPERLINK(\"http://x\")"),
-            "\"'=HYPERLINK(\"\"http://x\"\")\""
-        );
-        assert_eq!(cell("+1"), "'+1");
-        assert_eq!(cell("-1"), "'-1");
-        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(cell("\tx"), "'\tx");
+    fn cells_are_quoted_and_never_formulas() {
+        let cases = [
+            ("ada@example.com", r#""ada@example.com""#),
+            ("a,b", r#""a,b""#),
+            // A spreadsheet splitting on ";" does not split a quoted cell.
+            ("Mozilla;=HYPERLINK(1)", r#""Mozilla;=HYPERLINK(1)""#),
+            (r#"say "hi""#, r#""say ""hi""""#),
+            ("two\nlines", "\"two\nlines\""),
+            (
+                r#"=HYPERLINK("http://x")"#,
+                r#""'=HYPERLINK(""http://x"")""#,
+            ),
+            ("+1", r#""'+1""#),
+            ("-1", r#""'-1""#),
+            ("@SUM(A1)", r#""'@SUM(A1)""#),
+            ("\tx", "\"'\tx\""),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(cell(value), expected, "{value:?}");
+        }
     }
 }

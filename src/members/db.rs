@@ -1,6 +1,7 @@
 //! Members' and invitations' SQL. Every change takes the organization's row lock first (as the
-//! owner trigger does), checks who may do it against what is committed, changes, and records
-//! the audit event, in one transaction.
+//! owner trigger does, and accepting an invitation too: one lock order, no deadlock), reads the
+//! actor's role again under it (a demotion committed meanwhile counts), checks, changes, and
+//! records the audit event, in one transaction.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -11,7 +12,7 @@ use crate::{
     accounts::{
         Email,
         db::Member,
-        roles::{ONLY_OWNERS_MANAGE_OWNERS, Role},
+        roles::{Action, ONLY_OWNERS_MANAGE_OWNERS, Role},
     },
     audit::{self, AuditAction, By, Origin, Person, Subject},
     error::{AppError, fail, internal_error},
@@ -83,9 +84,26 @@ async fn lock_organization(
     Ok(())
 }
 
-/// Refused unless `actor` may manage `role` (an admin cannot touch admins and owners).
-fn may_manage(actor: &Member, role: Role) -> Result<(), AppError> {
-    if actor.role.may_manage(role) {
+/// Locks the actor's organization and reads their role as committed now (a separate statement,
+/// so a fresh snapshot): refused if they may no longer manage members.
+async fn lock_as_manager(tx: &mut PgConnection, actor: &Member) -> Result<Role, AppError> {
+    lock_organization(&mut *tx, actor.organization_id).await?;
+    let role = sqlx::query_scalar!(
+        r#"SELECT role AS "role: Role" FROM memberships
+            WHERE organization_id = $1 AND user_id = $2"#,
+        actor.organization_id,
+        actor.user_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .filter(|role| role.may(Action::ManageMembers))
+    .ok_or_else(|| fail(AppError::Forbidden(Action::ManageMembers.refusal().into())))?;
+    Ok(role)
+}
+
+/// Refused unless `manager` may manage `role` (an admin cannot touch admins and owners).
+fn may_manage(manager: Role, role: Role) -> Result<(), AppError> {
+    if manager.may_manage(role) {
         Ok(())
     } else {
         Err(fail(AppError::Forbidden(ONLY_OWNERS_MANAGE_OWNERS.into())))
@@ -124,11 +142,11 @@ pub async fn invite(
     email: &Email,
     role: Role,
 ) -> Result<String, AppError> {
-    may_manage(actor, role)?;
     let (token, hash) = super::invitation::generate()
         .map_err(|e| internal_error("making an invitation token", &e))?;
     let mut tx = pool.begin().await?;
-    lock_organization(&mut tx, actor.organization_id).await?;
+    let manager = lock_as_manager(&mut tx, actor).await?;
+    may_manage(manager, role)?;
     let already = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
                            WHERE m.organization_id = $1 AND u.email = $2) AS "exists!""#,
@@ -143,14 +161,28 @@ pub async fn invite(
             email.as_str()
         ))));
     }
+    // The address's open invitation, if any, is replaced: only by whoever may revoke it.
     let replaced = sqlx::query!(
-        "UPDATE invitations SET revoked_at = now()
-          WHERE organization_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+        r#"SELECT id, role AS "role: Role" FROM invitations
+            WHERE organization_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL
+              FOR UPDATE"#,
         actor.organization_id,
         email.as_str()
     )
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    if let Some(replaced) = replaced {
+        may_manage(manager, replaced.role)?;
+        close(
+            &mut tx,
+            actor,
+            origin,
+            replaced.id,
+            email.as_str(),
+            replaced.role,
+        )
+        .await?;
+    }
     let open = sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM invitations
             WHERE organization_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL
@@ -159,7 +191,7 @@ pub async fn invite(
     )
     .fetch_one(&mut *tx)
     .await?;
-    if replaced.rows_affected() == 0 && open >= MAX_OPEN_INVITATIONS {
+    if open >= MAX_OPEN_INVITATIONS {
         return Err(fail(AppError::Conflict(format!(
             "This organization already has {MAX_OPEN_INVITATIONS} pending invitations. \
              Revoke one to invite someone else."
@@ -218,10 +250,10 @@ pub async fn change_role(
     role: Role,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    lock_organization(&mut tx, actor.organization_id).await?;
+    let manager = lock_as_manager(&mut tx, actor).await?;
     let (email, was) = target(&mut tx, actor.organization_id, user_id).await?;
-    may_manage(actor, was)?;
-    may_manage(actor, role)?;
+    may_manage(manager, was)?;
+    may_manage(manager, role)?;
     if was == role {
         return Ok(());
     }
@@ -253,9 +285,9 @@ pub async fn remove(
     user_id: Uuid,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    lock_organization(&mut tx, actor.organization_id).await?;
+    let manager = lock_as_manager(&mut tx, actor).await?;
     let (email, was) = target(&mut tx, actor.organization_id, user_id).await?;
-    may_manage(actor, was)?;
+    may_manage(manager, was)?;
     sqlx::query!(
         "DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2",
         actor.organization_id,
@@ -283,7 +315,7 @@ pub async fn revoke(
     invitation_id: Uuid,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    lock_organization(&mut tx, actor.organization_id).await?;
+    let manager = lock_as_manager(&mut tx, actor).await?;
     let invitation = sqlx::query!(
         r#"SELECT email, role AS "role: Role" FROM invitations
             WHERE id = $1 AND organization_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL
@@ -294,24 +326,37 @@ pub async fn revoke(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| fail(AppError::NotFound))?;
-    may_manage(actor, invitation.role)?;
-    sqlx::query!(
-        "UPDATE invitations SET revoked_at = now() WHERE id = $1",
-        invitation_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    record(
+    may_manage(manager, invitation.role)?;
+    close(
         &mut tx,
-        actor.person(),
+        actor,
         origin,
-        AuditAction::InvitationRevoked,
+        invitation_id,
         &invitation.email,
         invitation.role,
     )
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Revokes an open invitation (its link stops working) and says so in the trail.
+async fn close(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Member,
+    origin: &Origin,
+    invitation_id: Uuid,
+    email: &str,
+    role: Role,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE invitations SET revoked_at = now() WHERE id = $1",
+        invitation_id
+    )
+    .execute(&mut **tx)
+    .await?;
+    let revoked = AuditAction::InvitationRevoked;
+    record(tx, actor.person(), origin, revoked, email, role).await
 }
 
 /// An invitation that can still be accepted.
@@ -368,6 +413,15 @@ pub async fn accept(
     email: &str,
     origin: &Origin,
 ) -> Result<Option<Uuid>, sqlx::Error> {
+    // The organization's lock first, as every other member change takes it.
+    let organization_id =
+        sqlx::query_scalar!("SELECT organization_id FROM invitations WHERE id = $1", id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(organization_id) = organization_id else {
+        return Ok(None);
+    };
+    lock_organization(&mut *tx, organization_id).await?;
     let Some(invitation) = sqlx::query!(
         r#"SELECT i.organization_id, i.role AS "role: Role"
              FROM invitations i

@@ -92,8 +92,12 @@ pub async fn invite(
         .await
 }
 
-/// Where the portal is, as the inviter reached it: the link is for them to pass on.
+/// Where the portal is: `PORTAL_PUBLIC_URL`, else the host the inviter reached it at (their own
+/// browser's request: the link is for them to pass on).
 fn site(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.public_url {
+        return url.clone();
+    }
     let scheme = if state.secure_cookies {
         "https"
     } else {
@@ -174,21 +178,23 @@ pub async fn accept(
 ) -> Response {
     let outcome = async {
         let invitation = opened(&state, &session).await?.ok_or(AppError::NotFound)?;
+        if invitation.email != member.email {
+            return Err(AppError::Forbidden(format!(
+                "This invitation is for {}. Sign out, then open the link again.",
+                invitation.email
+            )));
+        }
         let mut tx = state.pool.begin().await?;
-        let joined = db::accept(
+        // `None`: revoked or expired since the page was opened.
+        let organization_id = db::accept(
             &mut tx,
             invitation.id,
             member.user_id,
             &member.email,
             &origin,
         )
-        .await?;
-        let organization_id = joined.ok_or_else(|| {
-            AppError::Forbidden(format!(
-                "This invitation is for {}. Sign out, then open the link again.",
-                invitation.email
-            ))
-        })?;
+        .await?
+        .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         joined_as(&session, organization_id).await
     };

@@ -39,6 +39,10 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// `PORTAL_SIGN_UPS_PER_HOUR` (default 10): sign-ups accepted per client address per hour.
     pub sign_ups_per_hour: i32,
+    /// `PORTAL_PUBLIC_URL` (default: none): where customers reach the portal
+    /// (`https://portal.example.com`), for links it hands out (invitations). Without it, links
+    /// name the host the request was sent to.
+    pub public_url: Option<String>,
 }
 
 /// The webhook settings (see `.env.example`).
@@ -247,7 +251,15 @@ impl Config {
                 expected: "a number from 1 to 1000000",
             });
         }
+        let public_url = match var("PORTAL_PUBLIC_URL") {
+            Some(value) => Some(public_url(&value).ok_or(ConfigError::Invalid {
+                name: "PORTAL_PUBLIC_URL",
+                expected: "an http(s) origin like https://portal.example.com (no path)",
+            })?),
+            None => None,
+        };
         Ok(Config {
+            public_url,
             sign_ups_per_hour,
             trusted_proxies,
             usage_flush_interval,
@@ -412,5 +424,46 @@ mod tests {
         let error = keyring_from(missing_file, true, &unused).unwrap_err();
         assert!(matches!(error, ConfigError::ReadKeyFile { .. }), "{error}");
         assert!(!unused.exists());
+    }
+}
+
+/// An origin customers reach the portal at, without a trailing slash; `None` unless it is an
+/// http(s) URL with a host and no path, query, fragment or credentials.
+fn public_url(value: &str) -> Option<String> {
+    let url = url::Url::parse(value.trim()).ok()?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    plain.then(|| url.origin().ascii_serialization())
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::public_url;
+
+    #[test]
+    fn the_public_url_is_an_origin() {
+        assert_eq!(
+            public_url("https://portal.example.com/").as_deref(),
+            Some("https://portal.example.com")
+        );
+        assert_eq!(
+            public_url("http://127.0.0.1:3000").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        for bad in [
+            "portal.example.com",
+            "ftp://portal.example.com",
+            "https://portal.example.com/app",
+            "https://user:pw@portal.example.com",
+            "https://portal.example.com/?x=1",
+            "",
+        ] {
+            assert_eq!(public_url(bad), None, "{bad}");
+        }
     }
 }

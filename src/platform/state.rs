@@ -44,6 +44,8 @@ pub struct Shared {
     pub trusted_proxies: TrustedProxies,
     /// Sign-ups accepted from one address (or IPv6 /64) per hour.
     pub sign_ups_per_hour: i32,
+    /// Where customers reach the portal, for links it hands out (else the request's host).
+    pub public_url: Option<String>,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             webhooks: Arc::new(config.webhooks),
             trusted_proxies: config.trusted_proxies,
             sign_ups_per_hour: config.sign_ups_per_hour,
+            public_url: config.public_url,
         }))
     }
 

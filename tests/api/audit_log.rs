@@ -173,9 +173,15 @@ async fn the_log_exports_as_csv_with_the_filters_and_never_as_formulas(pool: PgP
         "time,actor,action,description,subject,environment,ip,user_agent"
     );
     assert_eq!(lines.len(), 3, "{}", csv.body);
-    assert!(lines[1].contains(",invitation.created,Invited someone,'=1+1@example.com (viewer),,"));
+    assert!(
+        lines[1].contains(
+            r#","invitation.created","Invited someone","'=1+1@example.com (viewer)","","#
+        ),
+        "{}",
+        lines[1]
+    );
     assert!(lines[2].contains(&format!(
-        ",api_secret.created,Created an API secret,{},Production,",
+        r#","api_secret.created","Created an API secret","{}","Production","#,
         secret.secret.masked
     )));
     assert!(!csv.body.contains(&secret.value));
@@ -191,14 +197,60 @@ async fn the_log_exports_as_csv_with_the_filters_and_never_as_formulas(pool: PgP
     assert_eq!(compressed.headers["content-encoding"], "br");
     assert!(!compressed.body.is_empty());
 
-    let filtered = owner.get("/audit-log.csv?action=api_secret.created").await;
+    // A failed sign-in's user agent is anyone's to choose: quoted, it stays one cell.
+    let mut attacker = app.client();
+    attacker
+        .send(
+            axum::http::Request::post("/sign-in")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("user-agent", "Mozilla;=HYPERLINK(\"http://evil.example\")"),
+            axum::body::Body::from("email=ada%40example.com&password=guessing123456"),
+        )
+        .await;
+    let csv = owner
+        .get("/audit-log.csv?action=member.sign_in_failed")
+        .await;
+    assert!(
+        csv.body
+            .contains(r#""Mozilla;=HYPERLINK(""http://evil.example"")""#),
+        "{}",
+        csv.body
+    );
+
+    // More than one batch (1,000 rows): every event once, the header once.
+    sqlx::query(
+        "INSERT INTO audit_events (organization_id, environment_id, actor_user_id, actor_email,
+                                   action, secret_id, secret_masked)
+         SELECT e.organization_id, e.id, u.id, u.email, 'api_secret.created', gen_random_uuid(),
+                'csk_…' || lpad(n::text, 4, '0')
+           FROM environments e, users u, generate_series(1, 2500) n
+          WHERE e.id = $1 AND u.email = 'ada@example.com'",
+    )
+    .bind(env)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let big = owner.get("/audit-log.csv?action=api_secret.created").await;
+    let rows: Vec<&str> = big.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(rows.len(), 1 + 2501);
+    assert_eq!(rows.iter().filter(|r| r.starts_with("time,")).count(), 1);
+    let mut masked: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r.split("\",\"").nth(4).unwrap())
+        .collect();
+    masked.sort_unstable();
+    masked.dedup();
+    assert_eq!(masked.len(), 2501, "no event twice");
+
+    let filtered = owner.get("/audit-log.csv?action=webhook.added").await;
     assert_eq!(
         filtered
             .body
             .split("\r\n")
             .filter(|l| !l.is_empty())
             .count(),
-        2
+        1,
+        "the header only"
     );
     let bad = owner.get("/audit-log.csv?action=nope").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -233,6 +233,9 @@ async fn invitations_expire_can_be_revoked_and_are_replaced_by_a_new_one(pool: P
     let full = owner.invite("one-more@example.com", "viewer").await;
     assert_eq!(full.status, StatusCode::CONFLICT);
     assert!(full.body.contains("50 pending invitations"));
+    // Also for an address whose earlier invitation expired (replacing it frees nothing).
+    let again = owner.invite("old@example.com", "viewer").await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
 }
 
 #[sqlx::test]
@@ -412,6 +415,36 @@ async fn admins_manage_developers_and_viewers_and_only_owners_manage_admins_and_
             )
             .await,
     );
+    // Nor by inviting the same address again (which replaces an invitation).
+    refused(admin.invite("o2@example.com", "viewer").await);
+    let still_open: bool = sqlx::query_scalar(
+        "SELECT revoked_at IS NULL AND role = 'owner' FROM invitations WHERE id = $1",
+    )
+    .bind(owner_invitation)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(still_open, "the owner's invitation is untouched");
+    // Developers and viewers manage nobody, by any of the actions.
+    let mut developer = app
+        .teammate(&mut owner, "dave@example.com", "developer")
+        .await;
+    let owner_invitation_id = owner_invitation.to_string();
+    for reply in [
+        change_role(&mut developer, dev, "viewer").await,
+        remove_member(&mut developer, dev).await,
+        developer
+            .post_form("/rpc/revoke_invitation", &[("id", &owner_invitation_id)])
+            .await,
+        developer.invite("x@example.com", "viewer").await,
+    ] {
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+        assert!(
+            reply
+                .body
+                .contains("Only admins and owners can manage members.")
+        );
+    }
     assert_eq!(remove_member(&mut admin, dev).await.status, StatusCode::OK);
 
     // The only owner cannot demote or remove themself; the database says why.
@@ -450,7 +483,95 @@ async fn admins_manage_developers_and_viewers_and_only_owners_manage_admins_and_
         [
             ("ada@example.com", "owner"),
             ("adam@example.com", "admin"),
+            ("dave@example.com", "developer"),
             ("olga@example.com", "owner")
         ]
     );
+}
+
+/// Someone in two organizations, removed from the one their session acts for, is signed out
+/// there (not moved to the other); signing in again starts in the one they still belong to.
+#[sqlx::test]
+async fn removal_ends_the_session_that_acts_for_that_organization(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let (mut ada, acme) = app.customer("ada@example.com").await;
+    let (mut bob, own) = app.customer("bob@example.com").await;
+    let link = invitation_link(&ada.invite("bob@example.com", "developer").await.body).unwrap();
+    bob.open_invitation(&link).await;
+    assert_eq!(
+        bob.post_form("/join/accept", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(home(&mut bob).await, acme);
+
+    let bob_id = user_id(&pool, "bob@example.com").await;
+    assert_eq!(remove_member(&mut ada, bob_id).await.status, StatusCode::OK);
+    let next = bob.get("/").await;
+    assert!(
+        next.location().starts_with("/sign-in"),
+        "{}",
+        next.location()
+    );
+    let mut again = app.client();
+    assert_eq!(
+        again.sign_in("bob@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(home(&mut again).await, own);
+
+    // Signing in again in the same browser ends the session it had (no ghost on the list).
+    assert_eq!(
+        again.sign_in("bob@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM user_sessions WHERE user_id = $1")
+        .bind(bob_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 1);
+}
+
+/// Accepting and revoking one invitation at the same moment: one of them wins, cleanly (both
+/// take the organization's lock first, so they never deadlock), many times over.
+#[sqlx::test]
+async fn accepting_and_revoking_at_once_never_deadlock(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let (mut owner, _) = app.customer("ada@example.com").await;
+    for round in 0..10 {
+        let email = format!("p{round}@example.com");
+        let (mut person, _) = app.customer(&email).await;
+        let link = invitation_link(&owner.invite(&email, "viewer").await.body).unwrap();
+        person.open_invitation(&link).await;
+        let id: Uuid = sqlx::query_scalar("SELECT id FROM invitations WHERE email = $1")
+            .bind(&email)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let mut revoker = owner.clone();
+        let id_text = id.to_string();
+        let fields = [("id", id_text.as_str())];
+        let (accepted, revoked) = tokio::join!(
+            person.post_form("/join/accept", &[]),
+            revoker.post_form("/rpc/revoke_invitation", &fields)
+        );
+        let joined = accepted.status == StatusCode::SEE_OTHER;
+        let closed = revoked.status == StatusCode::OK;
+        assert!(
+            joined != closed,
+            "{round}: {} / {}",
+            accepted.status,
+            revoked.status
+        );
+        assert!(
+            [StatusCode::SEE_OTHER, StatusCode::NOT_FOUND].contains(&accepted.status),
+            "{}",
+            accepted.body
+        );
+        assert!(
+            [StatusCode::OK, StatusCode::NOT_FOUND].contains(&revoked.status),
+            "{}",
+            revoked.body
+        );
+    }
 }
