@@ -17,7 +17,7 @@ use crate::{
 use crate::{
     error::AppError,
     ui::{
-        PageTitle, error_of, loaded,
+        DataTable, PageTitle, error_of, loaded,
         time::{Moment, relative_time},
     },
 };
@@ -177,19 +177,13 @@ pub fn SessionsPage() -> impl IntoView {
                     .map(|session| view! { <SessionRow session now_ms end /> })
                     .collect_view();
                 view! {
-                    <table class="grid sessions">
-                        <caption class="visually-hidden">"Your sessions"</caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">"Browser"</th>
-                                <th scope="col">"Address"</th>
-                                <th scope="col">"Signed in"</th>
-                                <th scope="col">"Last seen"</th>
-                                <th scope="col">"Actions"</th>
-                            </tr>
-                        </thead>
-                        <tbody>{rows}</tbody>
-                    </table>
+                    <DataTable
+                        class="sessions"
+                        caption="Your sessions"
+                        columns=&["Browser", "Address", "Signed in", "Last seen", "Actions"]
+                    >
+                        {rows}
+                    </DataTable>
                     <p class="error" role="alert">{error_of(end.value())}</p>
                     <ActionForm action=end_others>
                         <button type="submit" class="danger" disabled=others == 0>

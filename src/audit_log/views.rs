@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::{API_ACTOR, AuditEntry, AuditPage, list_audit_events};
 use crate::{
     audit::AuditAction,
-    ui::{PageTitle, loaded, time::relative_time},
+    ui::{DataTable, PageTitle, loaded, time::relative_time},
 };
 
 #[component]
@@ -130,20 +130,13 @@ fn AuditLogView(page: AuditPage) -> impl IntoView {
             view! { <p>"No events match."</p> }.into_any()
         } else {
             view! {
-                <table class="grid audit">
-                    <caption class="visually-hidden">"Audit log"</caption>
-                    <thead>
-                        <tr>
-                            <th scope="col">"When"</th>
-                            <th scope="col">"Who"</th>
-                            <th scope="col">"What"</th>
-                            <th scope="col">"Subject"</th>
-                            <th scope="col">"Environment"</th>
-                            <th scope="col">"From"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
+                <DataTable
+                    class="audit"
+                    caption="Audit log"
+                    columns=&["When", "Who", "What", "Subject", "Environment", "From"]
+                >
+                    {rows}
+                </DataTable>
             }
             .into_any()
         }}

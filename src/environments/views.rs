@@ -5,7 +5,11 @@ use leptos_router::hooks::use_location;
 use uuid::Uuid;
 
 use super::{CreateEnvironment, Environment, RenameEnvironment, Shell};
-use crate::{accounts::roles::Action, error::AppError, ui::PageTitle};
+use crate::{
+    accounts::roles::Action,
+    error::AppError,
+    ui::{DataTable, PageTitle},
+};
 
 /// The environment id in the current URL (`/environments/{id}/…`), if any.
 pub fn current_environment_id() -> Memo<Option<Uuid>> {
@@ -80,21 +84,12 @@ pub fn EnvironmentsPage() -> impl IntoView {
                                 </p>
                             }
                         })}
-                    <table class="grid">
-                        <caption class="visually-hidden">"Environments"</caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">"Name"</th>
-                                <th scope="col">"Actions"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {environments
-                                .into_iter()
-                                .map(|environment| view! { <EnvironmentRow environment rename may_manage /> })
-                                .collect_view()}
-                        </tbody>
-                    </table>
+                    <DataTable caption="Environments" columns=&["Name", "Actions"]>
+                        {environments
+                            .into_iter()
+                            .map(|environment| view! { <EnvironmentRow environment rename may_manage /> })
+                            .collect_view()}
+                    </DataTable>
                     <p class="error" role="alert">{rename_error}</p>
                     <h2>"Create an environment"</h2>
                     <ActionForm action=create attr:class="inline-form">

@@ -222,6 +222,21 @@ pub async fn invite(
     Ok(token)
 }
 
+/// The start of a change to a member of the actor's organization: the organization locked, the
+/// actor's role as committed (the manager's), the member's address and role, which the manager
+/// must be allowed to manage.
+async fn change<'a>(
+    pool: &'a PgPool,
+    actor: &Member,
+    user_id: Uuid,
+) -> Result<(Transaction<'a, Postgres>, Role, String, Role), AppError> {
+    let mut tx = pool.begin().await?;
+    let manager = lock_as_manager(&mut tx, actor).await?;
+    let (email, was) = target(&mut tx, actor.organization_id, user_id).await?;
+    may_manage(manager, was)?;
+    Ok((tx, manager, email, was))
+}
+
 /// A member of the actor's organization, locked for the change; not found if not one.
 async fn target(
     tx: &mut PgConnection,
@@ -249,10 +264,7 @@ pub async fn change_role(
     user_id: Uuid,
     role: Role,
 ) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
-    let manager = lock_as_manager(&mut tx, actor).await?;
-    let (email, was) = target(&mut tx, actor.organization_id, user_id).await?;
-    may_manage(manager, was)?;
+    let (mut tx, manager, email, was) = change(pool, actor, user_id).await?;
     may_manage(manager, role)?;
     if was == role {
         return Ok(());
@@ -265,17 +277,9 @@ pub async fn change_role(
     )
     .execute(&mut *tx)
     .await?;
-    record(
-        &mut tx,
-        actor.person(),
-        origin,
-        AuditAction::MemberRoleChanged,
-        &email,
-        role,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let changed = AuditAction::MemberRoleChanged;
+    record(&mut tx, actor.person(), origin, changed, &email, role).await?;
+    Ok(tx.commit().await?)
 }
 
 pub async fn remove(
@@ -284,10 +288,7 @@ pub async fn remove(
     origin: &Origin,
     user_id: Uuid,
 ) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
-    let manager = lock_as_manager(&mut tx, actor).await?;
-    let (email, was) = target(&mut tx, actor.organization_id, user_id).await?;
-    may_manage(manager, was)?;
+    let (mut tx, _, email, was) = change(pool, actor, user_id).await?;
     sqlx::query!(
         "DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2",
         actor.organization_id,
@@ -295,17 +296,9 @@ pub async fn remove(
     )
     .execute(&mut *tx)
     .await?;
-    record(
-        &mut tx,
-        actor.person(),
-        origin,
-        AuditAction::MemberRemoved,
-        &email,
-        was,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let removed = AuditAction::MemberRemoved;
+    record(&mut tx, actor.person(), origin, removed, &email, was).await?;
+    Ok(tx.commit().await?)
 }
 
 pub async fn revoke(

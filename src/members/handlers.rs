@@ -227,11 +227,9 @@ pub async fn sign_up(
         let email = Email::parse(&invitation.email).map_err(|m| AppError::Invalid(m.into()))?;
         let reservation =
             throttle::reserve_sign_up(&state.pool, ip, state.sign_ups_per_hour).await?;
-        if let Reservation::Throttled(throttle::RetryAfter(wait)) = reservation {
-            let minutes = wait.as_secs().div_ceil(60);
-            return Err(AppError::Conflict(format!(
-                "Too many sign-ups from your network. Try again in {minutes} minutes."
-            )));
+        if let Reservation::Throttled(wait) = reservation {
+            let what = "Too many sign-ups from your network.";
+            return Ok(throttled(&state, extensions.clone(), what, wait).await);
         }
         let hash = match password::hash(form.password).await {
             Ok(hash) => hash,
@@ -247,20 +245,16 @@ pub async fn sign_up(
             }
             Err(SignUpError::Db(e)) => return Err(e.into()),
         };
-        let organization_id = db::accept(&mut tx, invitation.id, user_id, email.as_str(), &origin)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        tx.commit().await?;
-        session::sign_in(
+        join_and_sign_in(
+            &state,
             &session,
-            &state.pool,
+            tx,
+            invitation.id,
             user_id,
-            Some(organization_id),
+            &email,
             &origin,
         )
         .await
-        .map_err(|e| internal_error("signing in after joining", &e))?;
-        joined_as(&session, organization_id).await
     };
     match outcome.await {
         Ok(to) => to,
@@ -301,43 +295,72 @@ pub async fn sign_in(
                 )
                 .await);
             }
-            Ok(Authentication::Throttled(throttle::RetryAfter(wait))) => {
-                let minutes = wait.as_secs().div_ceil(60);
-                let message = format!("Too many failed sign-ins. Try again in {minutes} minutes.");
-                let mut page = join_page(
-                    &state,
-                    extensions.clone(),
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Some(message),
-                )
-                .await;
-                page.headers_mut()
-                    .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
-                return Ok(page);
+            Ok(Authentication::Throttled(wait)) => {
+                let what = "Too many failed sign-ins.";
+                return Ok(throttled(&state, extensions.clone(), what, wait).await);
             }
             Err(response) => return Ok(response),
         };
         let mut tx = state.pool.begin().await?;
-        let organization_id = db::accept(&mut tx, invitation.id, user_id, email.as_str(), &origin)
-            .await?
-            .ok_or(AppError::NotFound)?;
         accounts_db::record_sign_in(&mut *tx, user_id).await?;
-        tx.commit().await?;
-        session::sign_in(
+        join_and_sign_in(
+            &state,
             &session,
-            &state.pool,
+            tx,
+            invitation.id,
             user_id,
-            Some(organization_id),
+            &email,
             &origin,
         )
         .await
-        .map_err(|e| internal_error("signing in to join", &e))?;
-        joined_as(&session, organization_id).await
     };
     match outcome.await {
         Ok(to) => to,
         Err(error) => join_error(&state, extensions, error).await,
     }
+}
+
+/// Accepts the opened invitation for `user_id` in `tx` (with what it already holds: a new
+/// account, a sign-in), commits, and signs the session in for the organization joined.
+async fn join_and_sign_in(
+    state: &AppState,
+    session: &Session,
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    invitation_id: Uuid,
+    user_id: Uuid,
+    email: &Email,
+    origin: &Origin,
+) -> Result<Response, AppError> {
+    // `None`: revoked or expired since the page was opened.
+    let organization_id = db::accept(&mut tx, invitation_id, user_id, email.as_str(), origin)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    session::sign_in(session, &state.pool, user_id, Some(organization_id), origin)
+        .await
+        .map_err(|e| internal_error("signing in to join", &e))?;
+    joined_as(session, organization_id).await
+}
+
+/// The join page again, saying what was throttled and when to try again (429, Retry-After).
+async fn throttled(
+    state: &AppState,
+    extensions: Extensions,
+    what: &str,
+    throttle::RetryAfter(wait): throttle::RetryAfter,
+) -> Response {
+    let minutes = wait.as_secs().div_ceil(60);
+    let message = format!("{what} Try again in {minutes} minutes.");
+    let mut page = join_page(
+        state,
+        extensions,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(message),
+    )
+    .await;
+    page.headers_mut()
+        .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+    page
 }
 
 /// Joined: the invitation is spent, the session acts for the organization, on to its home.

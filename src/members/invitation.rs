@@ -2,28 +2,16 @@
 //! system), shown once in the link. Only their SHA-256 is stored: with that much randomness a
 //! fast hash cannot be reversed, and a lookup by hash is a plain index probe.
 
-use rand::{
-    TryRngCore,
-    distr::{Alphanumeric, Distribution},
-    rngs::OsRng,
-};
+use crate::platform::crypto::push_random_base62;
 
 pub const PREFIX: &str = "inv_";
 const RANDOM_LEN: usize = 43;
 
 /// A new token and its hash. Fails only if the operating system cannot supply randomness.
 pub fn generate() -> Result<(String, [u8; 32]), rand::rand_core::OsError> {
-    let mut rng = OsRng;
-    // Probe once so a broken OS source is an error, not a panic inside `unwrap_err`.
-    rng.try_next_u32()?;
     let mut token = String::with_capacity(PREFIX.len() + RANDOM_LEN);
     token.push_str(PREFIX);
-    token.extend(
-        Alphanumeric
-            .sample_iter(rng.unwrap_err())
-            .take(RANDOM_LEN)
-            .map(char::from),
-    );
+    push_random_base62(&mut token, RANDOM_LEN)?;
     let hash = hash(&token);
     Ok((token, hash))
 }

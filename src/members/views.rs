@@ -11,7 +11,7 @@ use super::{
 use crate::{
     accounts::roles::{Action, ONLY_OWNERS_MANAGE_OWNERS, Role},
     ui::{
-        PageTitle,
+        DataTable, PageTitle,
         copy::CopyButton,
         error_of, loaded,
         time::{Moment, relative_time, time_until},
@@ -61,19 +61,12 @@ fn MembersView(
             .map(|invitation| view! { <InvitationRow invitation role now_ms revoke /> })
             .collect_view();
         view! {
-            <table class="grid">
-                <caption class="visually-hidden">"Pending invitations"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Email"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Invited by"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col">"Actions"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
+            <DataTable
+                caption="Pending invitations"
+                columns=&["Email", "Role", "Invited by", "Expires", "Actions"]
+            >
+                {rows}
+            </DataTable>
         }
         .into_any()
     };
@@ -97,19 +90,13 @@ fn MembersView(
                     </p>
                 }
             })}
-        <table class="grid members">
-            <caption class="visually-hidden">"Members"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Email"</th>
-                    <th scope="col">"Role"</th>
-                    <th scope="col">"Joined"</th>
-                    <th scope="col">"Last sign-in"</th>
-                    <th scope="col">"Actions"</th>
-                </tr>
-            </thead>
-            <tbody>{members}</tbody>
-        </table>
+        <DataTable
+            class="members"
+            caption="Members"
+            columns=&["Email", "Role", "Joined", "Last sign-in", "Actions"]
+        >
+            {members}
+        </DataTable>
         <p class="error" role="alert">{error_of(change.value())}{error_of(remove.value())}</p>
         <h2>"Invite someone"</h2>
         {feedback.created.clone().map(|created| view! { <InvitationLink created /> })}
@@ -399,44 +386,10 @@ fn JoinBody(join: JoinView) -> impl IntoView {
         }
         .into_any(),
         None if invitation.has_account => view! {
-            <form method="post" action="/join/sign-in" class="stack">
-                <p>"Sign in to accept."</p>
-                <label for="join-email">"Email"</label>
-                <input id="join-email" type="email" readonly value=invitation.email.clone() autocomplete="username" />
-                <label for="join-password">"Password"</label>
-                <input
-                    id="join-password"
-                    name="password"
-                    type="password"
-                    required
-                    maxlength="1024"
-                    autocomplete="current-password"
-                />
-                <button type="submit">"Sign in and join"</button>
-            </form>
+            <PasswordForm email=invitation.email.clone() new_account=false />
         }
         .into_any(),
-        None => view! {
-            <form method="post" action="/join/sign-up" class="stack">
-                <p>"Choose a password to create your account."</p>
-                <label for="join-email">"Email"</label>
-                <input id="join-email" type="email" readonly value=invitation.email.clone() autocomplete="username" />
-                <label for="join-password">"Password"</label>
-                <input
-                    id="join-password"
-                    name="password"
-                    type="password"
-                    required
-                    minlength="12"
-                    maxlength="1024"
-                    autocomplete="new-password"
-                    aria-describedby="join-password-hint"
-                />
-                <p id="join-password-hint" class="hint">"At least 12 characters."</p>
-                <button type="submit">"Create account and join"</button>
-            </form>
-        }
-        .into_any(),
+        None => view! { <PasswordForm email=invitation.email.clone() new_account=true /> }.into_any(),
     };
     view! {
         <h1>{heading}</h1>
@@ -444,4 +397,47 @@ fn JoinBody(join: JoinView) -> impl IntoView {
         {action}
     }
     .into_any()
+}
+
+/// Joining with a password: a new account's (at least 12 characters), or an existing one's.
+#[component]
+fn PasswordForm(email: String, new_account: bool) -> impl IntoView {
+    let (action, intro, autocomplete, button) = if new_account {
+        (
+            "/join/sign-up",
+            "Choose a password to create your account.",
+            "new-password",
+            "Create account and join",
+        )
+    } else {
+        (
+            "/join/sign-in",
+            "Sign in to accept.",
+            "current-password",
+            "Sign in and join",
+        )
+    };
+    view! {
+        <form method="post" action=action class="stack">
+            <p>{intro}</p>
+            <label for="join-email">"Email"</label>
+            <input id="join-email" type="email" readonly value=email autocomplete="username" />
+            <label for="join-password">"Password"</label>
+            <input
+                id="join-password"
+                name="password"
+                type="password"
+                required
+                minlength=new_account.then_some("12")
+                maxlength="1024"
+                autocomplete=autocomplete
+                aria-describedby=new_account.then_some("join-password-hint")
+            />
+            {new_account
+                .then(|| {
+                    view! { <p id="join-password-hint" class="hint">"At least 12 characters."</p> }
+                })}
+            <button type="submit">{button}</button>
+        </form>
+    }
 }

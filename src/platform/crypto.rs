@@ -183,6 +183,27 @@ fn associated_data(secret_id: Uuid, environment_id: Uuid) -> Vec<u8> {
 }
 
 /// Reads a key file, refusing one that other users could read.
+/// Appends `count` random base62 characters (`[0-9A-Za-z]`, from the operating system's CSPRNG)
+/// to `out`: the random part of API secrets and invitation tokens. Fails only if the operating
+/// system cannot supply randomness.
+pub fn push_random_base62(out: &mut String, count: usize) -> Result<(), rand::rand_core::OsError> {
+    use rand::{
+        TryRngCore,
+        distr::{Alphanumeric, Distribution},
+        rngs::OsRng,
+    };
+    let mut rng = OsRng;
+    // Probe once so a broken OS source is an error, not a panic inside `unwrap_err`.
+    rng.try_next_u32()?;
+    out.extend(
+        Alphanumeric
+            .sample_iter(rng.unwrap_err())
+            .take(count)
+            .map(char::from),
+    );
+    Ok(())
+}
+
 pub fn read_key_file(path: &Path) -> Result<Zeroizing<String>, std::io::Error> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)?.permissions().mode();

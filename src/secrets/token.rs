@@ -5,12 +5,9 @@
 //! false positives, the way GitHub's tokens do: a random 53-character string starting `csk_`
 //! has a 1 in 4 billion chance of a valid checksum. The whole string is the HMAC key.
 
-use rand::{
-    TryRngCore,
-    distr::{Alphanumeric, Distribution},
-    rngs::OsRng,
-};
 use zeroize::Zeroizing;
+
+use crate::platform::crypto::push_random_base62;
 
 pub const PREFIX: &str = "csk_";
 /// 43 base62 characters carry 43 × log2(62) ≈ 256.03 bits.
@@ -21,17 +18,10 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 
 /// A new secret. Fails only if the operating system cannot supply randomness.
 pub fn generate() -> Result<Zeroizing<String>, rand::rand_core::OsError> {
-    let mut rng = OsRng;
-    // Probe once so a broken OS source is an error, not a panic inside `unwrap_err`.
-    rng.try_next_u32()?;
+    // The capacity is the whole secret's: the string never reallocates (and leaves no copy).
     let mut secret = Zeroizing::new(String::with_capacity(LEN));
     secret.push_str(PREFIX);
-    secret.extend(
-        Alphanumeric
-            .sample_iter(rng.unwrap_err())
-            .take(RANDOM_LEN)
-            .map(char::from),
-    );
+    push_random_base62(&mut secret, RANDOM_LEN)?;
     let checksum = checksum(&secret);
     secret.push_str(&checksum);
     Ok(secret)

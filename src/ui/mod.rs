@@ -70,6 +70,33 @@ where
     }
 }
 
+/// A data table: its (visually hidden) caption names it for assistive technology and tests,
+/// one header cell per column, and the rows.
+#[component]
+pub fn DataTable(
+    /// Classes besides `grid`.
+    #[prop(optional)]
+    class: &'static str,
+    caption: &'static str,
+    columns: &'static [&'static str],
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <table class=format!("grid {class}")>
+            <caption class="visually-hidden">{caption}</caption>
+            <thead>
+                <tr>
+                    {columns
+                        .iter()
+                        .map(|column| view! { <th scope="col">{*column}</th> })
+                        .collect_view()}
+                </tr>
+            </thead>
+            <tbody>{children()}</tbody>
+        </table>
+    }
+}
+
 /// "Page not found", with the 404 status when rendered on the server.
 #[component]
 pub fn NotFound() -> impl IntoView {
