@@ -32,6 +32,8 @@ ALTER TABLE audit_events
     ALTER COLUMN environment_id DROP NOT NULL,
     ADD COLUMN member_email text,
     ADD COLUMN member_role text,
+    -- A role change's role before it (member_role is the one after).
+    ADD COLUMN member_previous_role text,
     DROP CONSTRAINT audit_events_action_known,
     ADD CONSTRAINT audit_events_action_known CHECK (action IN (
         'api_secret.created', 'api_secret.removed', 'webhook_signer.changed',

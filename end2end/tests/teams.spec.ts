@@ -107,7 +107,7 @@ test("an owner's team: each role sees what it may do, and a removed member is re
   const log = view.page.getByRole("table", { name: "Audit log" });
   await expect(log.getByRole("row").filter({ hasText: "Removed a member" })).toContainText(developer.email);
   await expect(log.getByRole("row").filter({ hasText: "Changed a member's role" })).toContainText(
-    `${viewer.email} (developer)`,
+    `${viewer.email} (viewer → developer)`,
   );
   await view.page.getByLabel("Action").selectOption({ label: "Invited someone" });
   await view.page.getByRole("button", { name: "Filter" }).click();

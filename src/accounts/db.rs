@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{Email, roles::Role, session::SignedInAs};
 use crate::{
-    audit::{Origin, Person},
+    audit::{self, AuditAction, Origin, Person},
     platform::interval,
 };
 
@@ -86,20 +86,23 @@ pub async fn create_user(
     })
 }
 
-/// Notes a successful sign-in (the Members tab shows when each person last signed in) and
-/// says which organization the session acts for: the person's first (`None`: they belong to
-/// none any more).
+/// Notes a successful sign-in (the Members tab shows when each person last signed in; each of
+/// their organizations' trails records it) and says which organization the session acts for:
+/// the person's first (`None`: they belong to none any more).
 pub async fn record_sign_in(
-    db: impl PgExecutor<'_>,
+    tx: &mut PgConnection,
     user_id: Uuid,
+    origin: &Origin,
 ) -> Result<Option<Uuid>, sqlx::Error> {
+    let signed_in = AuditAction::MemberSignedIn;
+    audit::record_for_each_organization(&mut *tx, user_id, origin, signed_in).await?;
     let first = sqlx::query_scalar!(
         "UPDATE users SET last_sign_in_at = now() WHERE id = $1
          RETURNING (SELECT organization_id FROM memberships WHERE user_id = $1
                      ORDER BY created_at LIMIT 1)",
         user_id
     )
-    .fetch_optional(db)
+    .fetch_optional(&mut *tx)
     .await?;
     Ok(first.flatten())
 }

@@ -164,9 +164,11 @@ pub async fn sign_in(
     let outcome = async {
         match authenticate(&state, &email, form.password, ip, &origin).await? {
             Authentication::Verified(user_id) => {
-                let organization = db::record_sign_in(&state.pool, user_id)
+                let mut tx = state.pool.begin().await.map_err(internal)?;
+                let organization = db::record_sign_in(&mut tx, user_id, &origin)
                     .await
                     .map_err(internal)?;
+                tx.commit().await.map_err(internal)?;
                 // Without an organization there is nothing to show (an invitation link signs
                 // them in to join). The session names the one it acts for: removed from it,
                 // the session ends, whatever other organizations the person belongs to.
@@ -221,25 +223,25 @@ pub async fn authenticate(
     let verified = password::verify(password, credentials.map(|c| c.password_hash))
         .await
         .map_err(password_error)?;
-    // Each of the person's teams sees their sign-ins, and failed ones on their account.
-    let outcome = match (verified, user_id) {
+    match (verified, user_id) {
         (true, Some(user_id)) => {
             throttle::clear_account(&state.pool, email)
                 .await
                 .map_err(internal)?;
-            (AuditAction::MemberSignedIn, Some(user_id))
+            Ok(Authentication::Verified(user_id))
         }
-        (_, user_id) => (AuditAction::MemberSignInFailed, user_id),
-    };
-    if let (action, Some(user_id)) = outcome {
-        audit::record_for_each_organization(&state.pool, user_id, origin, action)
-            .await
-            .map_err(internal)?;
+        (_, user_id) => {
+            // Each of the person's teams sees failed sign-ins on their account (the sign-in
+            // that starts a session is recorded with it: `db::record_sign_in`).
+            if let Some(user_id) = user_id {
+                let failed = AuditAction::MemberSignInFailed;
+                audit::record_for_each_organization(&state.pool, user_id, origin, failed)
+                    .await
+                    .map_err(internal)?;
+            }
+            Ok(Authentication::Wrong)
+        }
     }
-    Ok(match outcome {
-        (AuditAction::MemberSignedIn, Some(user_id)) => Authentication::Verified(user_id),
-        _ => Authentication::Wrong,
-    })
 }
 
 /// Said at sign-in to someone whose every membership was removed.

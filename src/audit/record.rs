@@ -95,10 +95,11 @@ pub enum Subject<'a> {
         url: &'a str,
     },
     /// A member or an invited person, by address, with the role (its name) the action gave or
-    /// took.
+    /// took, and for a role change the one they had.
     Member {
         email: &'a str,
         role: &'a str,
+        previous_role: Option<&'a str>,
     },
 }
 
@@ -118,19 +119,22 @@ pub async fn record(
         By::ApiSecret(id) => (None, None, Some(id)),
     };
     let (mut secret_id, mut masked, mut webhook_id, mut url) = (None, None, None, None);
-    let (mut member_email, mut member_role) = (None, None);
+    let (mut member_email, mut member_role, mut previous) = (None, None, None);
     match subject {
         Subject::Secret { id, masked: m } => (secret_id, masked) = (Some(id), Some(m)),
         Subject::Webhook { id, url: u } => (webhook_id, url) = (Some(id), Some(u)),
-        Subject::Member { email, role } => {
-            (member_email, member_role) = (Some(email), Some(role));
-        }
+        Subject::Member {
+            email,
+            role,
+            previous_role,
+        } => (member_email, member_role, previous) = (Some(email), Some(role), previous_role),
     }
     sqlx::query!(
         "INSERT INTO audit_events (organization_id, environment_id, actor_user_id, actor_email,
                                    actor_secret_id, action, secret_id, secret_masked, webhook_id,
-                                   webhook_url, member_email, member_role, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                                   webhook_url, member_email, member_role, member_previous_role,
+                                   ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         organization_id,
         environment_id,
         user_id,
@@ -143,6 +147,7 @@ pub async fn record(
         url,
         member_email,
         member_role,
+        previous,
         origin.ip,
         origin.user_agent,
     )

@@ -21,7 +21,8 @@ pub async fn entries(
     let rows = sqlx::query!(
         r#"SELECT e.id, e.occurred_at AS "occurred_at: DateTime<Utc>", e.action, e.actor_email,
                   signer.secret_masked AS "signer_masked?", e.secret_masked, e.webhook_url,
-                  e.member_email, e.member_role AS "member_role: Role", env.name AS "environment?",
+                  e.member_email, e.member_role AS "member_role: Role",
+                  e.member_previous_role AS "member_previous_role: Role", env.name AS "environment?",
                   e.ip, e.user_agent
              FROM audit_events e
              LEFT JOIN environments env ON env.id = e.environment_id
@@ -60,9 +61,12 @@ pub async fn entries(
             let subject = match (row.secret_masked, row.webhook_url, row.member_email) {
                 (Some(masked), _, _) => masked,
                 (_, Some(url), _) => url,
-                (_, _, Some(email)) => match row.member_role {
-                    Some(role) => format!("{email} ({})", role.name()),
-                    None => email,
+                (_, _, Some(email)) => match (row.member_previous_role, row.member_role) {
+                    (Some(before), Some(role)) => {
+                        format!("{email} ({} → {})", before.name(), role.name())
+                    }
+                    (None, Some(role)) => format!("{email} ({})", role.name()),
+                    _ => email,
                 },
                 _ => String::new(),
             };

@@ -118,19 +118,25 @@ async fn record(
     email: &str,
     role: Role,
 ) -> Result<(), sqlx::Error> {
-    audit::record(
-        tx,
-        actor.organization_id,
-        None,
-        By::Member(actor),
-        origin,
-        action,
-        Subject::Member {
-            email,
-            role: role.name(),
-        },
-    )
-    .await
+    record_change(tx, actor, origin, action, email, (None, role)).await
+}
+
+/// `roles`: the one before (for a role change) and the one the action gave or took.
+async fn record_change(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: Person<'_>,
+    origin: &Origin,
+    action: AuditAction,
+    email: &str,
+    (before, role): (Option<Role>, Role),
+) -> Result<(), sqlx::Error> {
+    let subject = Subject::Member {
+        email,
+        role: role.name(),
+        previous_role: before.map(Role::name),
+    };
+    let by = By::Member(actor);
+    audit::record(tx, actor.organization_id, None, by, origin, action, subject).await
 }
 
 /// Invites `email` as `role`: the link's token (shown once). An open invitation to the same
@@ -278,7 +284,8 @@ pub async fn change_role(
     .execute(&mut *tx)
     .await?;
     let changed = AuditAction::MemberRoleChanged;
-    record(&mut tx, actor.person(), origin, changed, &email, role).await?;
+    let roles = (Some(was), role);
+    record_change(&mut tx, actor.person(), origin, changed, &email, roles).await?;
     Ok(tx.commit().await?)
 }
 

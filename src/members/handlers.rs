@@ -245,16 +245,13 @@ pub async fn sign_up(
             }
             Err(SignUpError::Db(e)) => return Err(e.into()),
         };
-        join_and_sign_in(
-            &state,
-            &session,
-            tx,
-            invitation.id,
+        let joining = Joining {
+            invitation_id: invitation.id,
             user_id,
-            &email,
-            &origin,
-        )
-        .await
+            email: &email,
+            signing_in: false,
+        };
+        join_and_sign_in(&state, &session, tx, joining, &origin).await
     };
     match outcome.await {
         Ok(to) => to,
@@ -301,18 +298,14 @@ pub async fn sign_in(
             }
             Err(response) => return Ok(response),
         };
-        let mut tx = state.pool.begin().await?;
-        accounts_db::record_sign_in(&mut *tx, user_id).await?;
-        join_and_sign_in(
-            &state,
-            &session,
-            tx,
-            invitation.id,
+        let tx = state.pool.begin().await?;
+        let joining = Joining {
+            invitation_id: invitation.id,
             user_id,
-            &email,
-            &origin,
-        )
-        .await
+            email: &email,
+            signing_in: true,
+        };
+        join_and_sign_in(&state, &session, tx, joining, &origin).await
     };
     match outcome.await {
         Ok(to) => to,
@@ -320,21 +313,38 @@ pub async fn sign_in(
     }
 }
 
-/// Accepts the opened invitation for `user_id` in `tx` (with what it already holds: a new
-/// account, a sign-in), commits, and signs the session in for the organization joined.
+/// Who joins through the opened invitation, and how.
+struct Joining<'a> {
+    invitation_id: Uuid,
+    user_id: Uuid,
+    email: &'a Email,
+    /// With their password (a sign-in, recorded once the membership exists, so the organization
+    /// joined sees it too), or by creating the account.
+    signing_in: bool,
+}
+
+/// Accepts the opened invitation in `tx` (with what it already holds: a new account), records
+/// the sign-in, commits, and signs the session in for the organization joined.
 async fn join_and_sign_in(
     state: &AppState,
     session: &Session,
     mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    invitation_id: Uuid,
-    user_id: Uuid,
-    email: &Email,
+    joining: Joining<'_>,
     origin: &Origin,
 ) -> Result<Response, AppError> {
+    let Joining {
+        invitation_id,
+        user_id,
+        email,
+        signing_in,
+    } = joining;
     // `None`: revoked or expired since the page was opened.
     let organization_id = db::accept(&mut tx, invitation_id, user_id, email.as_str(), origin)
         .await?
         .ok_or(AppError::NotFound)?;
+    if signing_in {
+        accounts_db::record_sign_in(&mut tx, user_id, origin).await?;
+    }
     tx.commit().await?;
     session::sign_in(session, &state.pool, user_id, Some(organization_id), origin)
         .await

@@ -264,6 +264,19 @@ async fn someone_with_an_account_joins_by_signing_in_and_switches_organizations(
         acme,
         "she now acts for the inviting organization"
     );
+    // Her sign-in is in the trail of the organization she joined, too.
+    let signed_in: Vec<String> = sqlx::query_scalar(
+        "SELECT o.name FROM audit_events a JOIN organizations o ON o.id = a.organization_id
+          WHERE a.action = 'member.signed_in' AND a.member_email = 'carol@example.com'
+          ORDER BY o.name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        signed_in,
+        ["Org of ada@example.com", "Org of carol@example.com"]
+    );
 
     // The header offers both organizations; switching changes where she acts.
     let page = browser.get("/members").await;
@@ -352,6 +365,17 @@ async fn removal_and_demotion_take_effect_on_the_members_next_request(pool: PgPo
     assert_eq!(again.status, StatusCode::FORBIDDEN);
     assert!(again.body.contains("no longer belongs to any organization"));
 
+    let log = owner
+        .post_form(
+            "/rpc/list_audit_events",
+            &[("action", "member.role_changed")],
+        )
+        .await;
+    assert!(
+        log.body.contains("bob@example.com (developer → viewer)"),
+        "{}",
+        log.body
+    );
     assert_eq!(
         actions(&pool).await[2..],
         [
