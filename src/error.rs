@@ -22,6 +22,13 @@ pub enum AppError {
     /// Signed in, but the member's role may not do this; the message says who may.
     #[error("{0}")]
     Forbidden(String),
+    /// A dangerous action, and the person has not confirmed their password lately (step-up):
+    /// the page asks for it and the action can be tried again.
+    #[error("Confirm your password to continue.")]
+    ConfirmationNeeded,
+    /// Too many failed attempts lately; the message says when to try again.
+    #[error("{0}")]
+    TooManyAttempts(String),
     /// Missing, or belonging to someone else: the two are indistinguishable on purpose.
     #[error("Not found.")]
     NotFound,
@@ -31,6 +38,9 @@ pub enum AppError {
     /// The browser could not reach the server.
     #[error("Could not reach the server. Check your connection and try again.")]
     Network,
+    /// Every password check was busy (a flood): try again in a few seconds.
+    #[error("The portal is busy. Please try again in a few seconds.")]
+    Busy,
     /// Anything unexpected; the cause is in the server's log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -43,10 +53,11 @@ impl AppError {
             AppError::Invalid(_) => 422,
             AppError::Conflict(_) => 409,
             AppError::Unauthorized => 401,
-            AppError::Forbidden(_) => 403,
+            AppError::Forbidden(_) | AppError::ConfirmationNeeded => 403,
+            AppError::TooManyAttempts(_) => 429,
             AppError::NotFound => 404,
             AppError::BadRequest => 400,
-            AppError::Network => 503,
+            AppError::Network | AppError::Busy => 503,
             AppError::Internal => 500,
         }
     }
@@ -156,7 +167,14 @@ impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
         let status = axum::http::StatusCode::from_u16(self.status_code())
             .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        (status, self.to_string()).into_response()
+        let mut response = (status, self.to_string()).into_response();
+        if self == AppError::Busy {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
+        response
     }
 }
 

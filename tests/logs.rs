@@ -17,7 +17,7 @@ use sqlx::PgPool;
 /// refused and removed, and an invitation is made, opened, refused and accepted: neither a
 /// secret's value nor the invitation's token is ever in it.
 #[sqlx::test]
-async fn secret_values_and_invitation_tokens_never_reach_the_logs(pool: PgPool) {
+async fn secret_values_invitation_tokens_and_passwords_never_reach_the_logs(pool: PgPool) {
     use tracing_subscriber::fmt::MakeWriter;
 
     #[derive(Clone, Default)]
@@ -73,6 +73,13 @@ async fn secret_values_and_invitation_tokens_never_reach_the_logs(pool: PgPool) 
     bob.post_form("/join/sign-up", &[("password", common::PASSWORD)])
         .await;
     bob.open_invitation(&link).await;
+    // Passwords typed to confirm a dangerous action, right or wrong.
+    let guess = "my wrong guess 4711";
+    for password in [guess, common::PASSWORD] {
+        client
+            .post_form("/rpc/confirm_password", &[("password", password)])
+            .await;
+    }
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("/rpc/create_api_secret"), "the capture works");
@@ -84,4 +91,8 @@ async fn secret_values_and_invitation_tokens_never_reach_the_logs(pool: PgPool) 
     }
     assert!(logs.contains("/invitations/accept"), "the capture works");
     assert!(!logs.contains(&token[4..20]), "a token reached the logs");
+    assert!(logs.contains("/rpc/confirm_password"), "the capture works");
+    for password in [guess, common::PASSWORD] {
+        assert!(!logs.contains(password), "a password reached the logs");
+    }
 }

@@ -1,5 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { PASSWORD, signUp, uniqueCustomer } from "./fixtures/accounts";
+import { confirmedAgo } from "./fixtures/database";
 
 // JavaScript is off: inviting, joining and removing a member are plain forms and an invoker
 // command's dialog, so they work before (or without) the WASM.
@@ -31,4 +32,20 @@ test("a member is invited, joins and is removed without JavaScript", async ({ pa
   await mate.goto("/members");
   await expect(mate).toHaveURL(/\/sign-in/);
   await context.close();
+});
+
+test("member changes ask for the password after 10 minutes, without JavaScript", async ({ page }) => {
+  const owner = await signUp(page, uniqueCustomer("sudo-owner"));
+  confirmedAgo(owner.email, 11 * 60);
+  await page.goto("/members");
+  const invite = page.getByRole("button", { name: "Invite" });
+  await expect(page.getByRole("heading", { name: "Confirm it's you" })).toBeVisible();
+  await expect(invite).toBeDisabled();
+  await page.getByLabel("Your password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Confirm password" }).click();
+  await expect(page).toHaveURL(/\/members\??$/);
+  await expect(page.getByRole("heading", { name: "Confirm it's you" })).toHaveCount(0);
+  await page.getByLabel("Email").fill(uniqueCustomer("mate").email);
+  await invite.click();
+  await expect(page.getByLabel("Invitation link")).toBeVisible();
 });

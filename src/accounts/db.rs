@@ -135,6 +135,10 @@ pub struct Member {
     pub role: Role,
     /// Their session's row on the Sessions page.
     pub session_id: Uuid,
+    /// Whether the session's person proved it is them (signing in, confirming their password)
+    /// within the last [`STEP_UP_MINUTES`](super::step_up::STEP_UP_MINUTES): dangerous actions
+    /// need it.
+    pub confirmed: bool,
 }
 
 impl Member {
@@ -164,7 +168,8 @@ pub async fn member(
                UPDATE user_sessions SET last_seen_at = now()
                 WHERE id = $3 AND user_id = $1 AND last_seen_at < now() - interval '1 minute')
            SELECT u.id AS user_id, u.email, o.id AS organization_id,
-                  o.name AS organization_name, m.role AS "role: Role", s.id AS session_id
+                  o.name AS organization_name, m.role AS "role: Role", s.id AS session_id,
+                  s.confirmed_at > now() - make_interval(mins => $4) AS "confirmed!"
              FROM users u
              JOIN user_sessions s ON s.id = $3 AND s.user_id = u.id
              JOIN memberships m ON m.user_id = u.id
@@ -174,10 +179,23 @@ pub async fn member(
             LIMIT 1"#,
         who.user_id,
         who.organization_id,
-        handle
+        handle,
+        super::step_up::STEP_UP_MINUTES,
     )
     .fetch_optional(db)
     .await
+}
+
+/// The session's person proved it is them just now: dangerous actions are theirs for the next
+/// [`STEP_UP_MINUTES`](super::step_up::STEP_UP_MINUTES).
+pub async fn confirm_session(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE user_sessions SET confirmed_at = now() WHERE id = $1",
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Records a new session; its id is the handle the session store keeps.

@@ -3,12 +3,10 @@
 //! again with the message, the HTTP status that goes with it, and what was typed (never the
 //! password).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
 use axum::{
-    Extension, Form,
-    extract::{ConnectInfo, Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    Form,
+    extract::{Query, State},
+    http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use leptos::prelude::provide_context;
@@ -46,25 +44,12 @@ pub struct SignInForm {
     password: String,
 }
 
-pub type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
-
-/// The client's address (see [`crate::platform::client`]); unspecified if unknown.
-pub fn client_ip(state: &AppState, peer: &Peer, headers: &HeaderMap) -> IpAddr {
-    let peer = peer.as_ref().map(|Extension(ConnectInfo(addr))| addr.ip());
-    state
-        .trusted_proxies
-        .client_address(peer, headers)
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
-}
-
 /// `POST /sign-up`: creates the user, their organization and its "Production" environment in
 /// one transaction, signs them in and opens that environment's API secrets tab.
 pub async fn sign_up(
     State(state): State<AppState>,
     session: Session,
     origin: Origin,
-    peer: Peer,
-    headers: HeaderMap,
     Form(form): Form<SignUpForm>,
 ) -> Response {
     let mut feedback = FormFeedback {
@@ -89,8 +74,8 @@ pub async fn sign_up(
             .await;
         }
     };
-    let ip = client_ip(&state, &peer, &headers);
     let outcome = async {
+        let ip = origin.address();
         let reservation = throttle::reserve_sign_up(&state.pool, ip, state.sign_ups_per_hour)
             .await
             .map_err(internal)?;
@@ -140,8 +125,6 @@ pub async fn sign_in(
     State(state): State<AppState>,
     session: Session,
     origin: Origin,
-    peer: Peer,
-    headers: HeaderMap,
     Query(query): Query<NextQuery>,
     Form(form): Form<SignInForm>,
 ) -> Response {
@@ -159,10 +142,9 @@ pub async fn sign_in(
         feedback.error = Some(REFUSED.into());
         return render(&state, &page, feedback, StatusCode::UNAUTHORIZED).await;
     };
-    let ip = client_ip(&state, &peer, &headers);
-
     let outcome = async {
-        match authenticate(&state, &email, form.password, ip, &origin).await? {
+        let checked = authenticate(&state, &email, form.password, &origin).await;
+        match checked.map_err(IntoResponse::into_response)? {
             Authentication::Verified(user_id) => {
                 let mut tx = state.pool.begin().await.map_err(internal)?;
                 let organization = db::record_sign_in(&mut tx, user_id, &origin)
@@ -207,27 +189,18 @@ pub async fn authenticate(
     state: &AppState,
     email: &Email,
     password: String,
-    ip: IpAddr,
     origin: &Origin,
-) -> Result<Authentication, Response> {
-    let reservation = throttle::reserve(&state.pool, email, ip)
-        .await
-        .map_err(internal)?;
+) -> Result<Authentication, AppError> {
+    let reservation = throttle::reserve(&state.pool, email, origin.address()).await?;
     if let Reservation::Throttled(wait) = reservation {
         return Ok(Authentication::Throttled(wait));
     }
-    let credentials = db::credentials(&state.pool, email)
-        .await
-        .map_err(internal)?;
+    let credentials = db::credentials(&state.pool, email).await?;
     let user_id = credentials.as_ref().map(|c| c.user_id);
-    let verified = password::verify(password, credentials.map(|c| c.password_hash))
-        .await
-        .map_err(password_error)?;
+    let verified = password::verify(password, credentials.map(|c| c.password_hash)).await?;
     match (verified, user_id) {
         (true, Some(user_id)) => {
-            throttle::clear_account(&state.pool, email)
-                .await
-                .map_err(internal)?;
+            throttle::clear_account(&state.pool, email).await?;
             Ok(Authentication::Verified(user_id))
         }
         (_, user_id) => {
@@ -235,9 +208,7 @@ pub async fn authenticate(
             // that starts a session is recorded with it: `db::record_sign_in`).
             if let Some(user_id) = user_id {
                 let failed = AuditAction::MemberSignInFailed;
-                audit::record_for_each_organization(&state.pool, user_id, origin, failed)
-                    .await
-                    .map_err(internal)?;
+                audit::record_for_each_organization(&state.pool, user_id, origin, failed).await?;
             }
             Ok(Authentication::Wrong)
         }
@@ -318,17 +289,12 @@ async fn answer(
             feedback.error = Some(message.into());
             render(state, page, feedback, status).await
         }
-        Ok(Outcome::Throttled(throttle::RetryAfter(wait), what)) => {
-            let minutes = wait.as_secs().div_ceil(60);
-            feedback.error = Some(format!(
-                "{what} Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            ));
+        Ok(Outcome::Throttled(wait, what)) => {
+            feedback.error = Some(wait.message(what));
             let mut response = render(state, page, feedback, StatusCode::TOO_MANY_REQUESTS).await;
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(wait.as_secs().max(1)),
-            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, wait.header());
             response
         }
         Err(response) => response,
@@ -337,15 +303,7 @@ async fn answer(
 
 /// All password checks were busy for too long (a flood): try again shortly.
 pub fn password_error(error: password::PasswordError) -> Response {
-    match error {
-        password::PasswordError::Busy => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, HeaderValue::from_static("5"))],
-            "The portal is busy. Please try again in a few seconds.",
-        )
-            .into_response(),
-        other => internal(other),
-    }
+    AppError::from(error).into_response()
 }
 
 pub fn internal<E: std::error::Error + 'static>(error: E) -> Response {

@@ -11,6 +11,7 @@ pub mod roles;
 #[cfg(feature = "ssr")]
 pub mod session;
 pub mod sessions;
+pub mod step_up;
 #[cfg(feature = "ssr")]
 pub mod throttle;
 pub mod views;

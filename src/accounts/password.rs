@@ -43,6 +43,16 @@ pub enum PasswordError {
     Busy,
 }
 
+/// Busy is the customer's to retry (503); anything else is logged and answered as internal.
+impl From<PasswordError> for crate::error::AppError {
+    fn from(error: PasswordError) -> Self {
+        match error {
+            PasswordError::Busy => crate::error::fail(crate::error::AppError::Busy),
+            other => crate::error::internal_error("checking a password", &other),
+        }
+    }
+}
+
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19_456, 2, 1, None).expect("OWASP's argon2id parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)

@@ -115,6 +115,19 @@ impl Action {
         }
     }
 
+    /// Whether it needs the person's password confirmed within the last
+    /// [`STEP_UP_MINUTES`](super::step_up::STEP_UP_MINUTES) (step-up): what cannot be undone or
+    /// changes who can do what. Managing webhooks and environments is neither.
+    pub fn needs_confirmation(self) -> bool {
+        match self {
+            Action::CreateSecret
+            | Action::SwitchWebhookSigner
+            | Action::RemoveSecret
+            | Action::ManageMembers => true,
+            Action::View | Action::ManageWebhooks | Action::ManageEnvironments => false,
+        }
+    }
+
     /// Why a member whose role may not do it cannot, in their words.
     pub fn refusal(self) -> &'static str {
         match self {

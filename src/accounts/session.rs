@@ -175,13 +175,23 @@ pub fn require_member() -> Result<Member, AppError> {
 }
 
 /// The signed-in member if their role may do `action`; else `AppError::Forbidden` (status 403)
-/// saying who may.
+/// saying who may. An action that needs a recent confirmation (step-up) without one is
+/// `AppError::ConfirmationNeeded` (403): the page asks for the password and tries again.
 pub fn require(action: Action) -> Result<Member, AppError> {
     let member = require_member()?;
-    if member.role.may(action) {
-        Ok(member)
-    } else {
+    allowed(&member, action)?;
+    Ok(member)
+}
+
+/// Whether `member` may do `action` now: their role, then (for dangerous actions) a recent
+/// confirmation. For handlers, which hold their member already.
+pub fn allowed(member: &Member, action: Action) -> Result<(), AppError> {
+    if !member.role.may(action) {
         Err(fail(AppError::Forbidden(action.refusal().into())))
+    } else if action.needs_confirmation() && !member.confirmed {
+        Err(fail(AppError::ConfirmationNeeded))
+    } else {
+        Ok(())
     }
 }
 

@@ -25,6 +25,21 @@ pub const SIGN_UP_WINDOW: Duration = Duration::from_secs(60 * 60);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub std::time::Duration);
 
+impl RetryAfter {
+    /// `what` happened, and when to try again: "Too many failed sign-ins. Try again in 15
+    /// minutes."
+    pub fn message(self, what: &str) -> String {
+        let minutes = self.0.as_secs().div_ceil(60);
+        let plural = if minutes == 1 { "" } else { "s" };
+        format!("{what} Try again in {minutes} minute{plural}.")
+    }
+
+    /// The `Retry-After` header's value: whole seconds, at least one.
+    pub fn header(self) -> axum::http::HeaderValue {
+        self.0.as_secs().max(1).into()
+    }
+}
+
 /// Whether an attempt may go on to its password. A reserved sign-in attempt is counted before
 /// its password is checked: it stays as a failure unless the sign-in succeeds (then
 /// [`clear_account`] removes it with the account's other failures).

@@ -35,6 +35,14 @@ impl Origin {
         }
     }
 
+    /// The client's address, for throttles: unspecified when unknown (one bucket for all such).
+    pub fn address(&self) -> std::net::IpAddr {
+        self.ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
     /// The origin of the request a server function is answering.
     pub fn of_server_fn() -> Origin {
         let state = leptos::prelude::use_context::<AppState>();

@@ -64,6 +64,7 @@ pub async fn tab(pool: &PgPool, member: &Member) -> Result<MembersTab, sqlx::Err
         organization_name: member.organization_name.clone(),
         you: member.user_id,
         role: member.role,
+        confirmed: member.confirmed,
         members,
         invitations,
         now_ms: now_ms(),

@@ -19,7 +19,7 @@ use crate::{
     accounts::{
         Email, check_password,
         db::{self as accounts_db, SignUpError},
-        handlers::{Authentication, Peer, authenticate, client_ip, internal, password_error},
+        handlers::{Authentication, authenticate, internal, password_error},
         password,
         roles::Action,
         session::{self, SignedIn},
@@ -55,13 +55,11 @@ pub async fn invite(
         ..InviteFeedback::default()
     };
     let outcome = async {
-        if !member.role.may(Action::ManageMembers) {
-            return Err(AppError::Forbidden(Action::ManageMembers.refusal().into()));
-        }
+        session::allowed(&member, Action::ManageMembers)?;
         let email = Email::parse(&form.email).map_err(|m| AppError::Invalid(m.into()))?;
         let role = parse_role(&form.role)?;
         let token = db::invite(&state.pool, &member, &origin, &email, role).await?;
-        Ok(NewInvitation {
+        Ok::<_, AppError>(NewInvitation {
             email: email.as_str().to_owned(),
             role,
             link: format!(
@@ -216,11 +214,9 @@ pub async fn sign_up(
     extensions: Extensions,
     session: Session,
     origin: Origin,
-    peer: Peer,
-    headers: HeaderMap,
     Form(form): Form<JoinSignUpForm>,
 ) -> Response {
-    let ip = client_ip(&state, &peer, &headers);
+    let ip = origin.address();
     let outcome = async {
         let invitation = opened(&state, &session).await?.ok_or(AppError::NotFound)?;
         check_password(&form.password).map_err(|m| AppError::Invalid(m.into()))?;
@@ -272,17 +268,14 @@ pub async fn sign_in(
     extensions: Extensions,
     session: Session,
     origin: Origin,
-    peer: Peer,
-    headers: HeaderMap,
     Form(form): Form<JoinSignInForm>,
 ) -> Response {
-    let ip = client_ip(&state, &peer, &headers);
     let outcome = async {
         let invitation = opened(&state, &session).await?.ok_or(AppError::NotFound)?;
         let email = Email::parse(&invitation.email).map_err(|m| AppError::Invalid(m.into()))?;
-        let user_id = match authenticate(&state, &email, form.password, ip, &origin).await {
-            Ok(Authentication::Verified(user_id)) => user_id,
-            Ok(Authentication::Wrong) => {
+        let user_id = match authenticate(&state, &email, form.password, &origin).await? {
+            Authentication::Verified(user_id) => user_id,
+            Authentication::Wrong => {
                 let message = "The password is not right.".to_owned();
                 return Ok(join_page(
                     &state,
@@ -292,11 +285,10 @@ pub async fn sign_in(
                 )
                 .await);
             }
-            Ok(Authentication::Throttled(wait)) => {
+            Authentication::Throttled(wait) => {
                 let what = "Too many failed sign-ins.";
                 return Ok(throttled(&state, extensions.clone(), what, wait).await);
             }
-            Err(response) => return Ok(response),
         };
         let tx = state.pool.begin().await?;
         let joining = Joining {
@@ -357,10 +349,9 @@ async fn throttled(
     state: &AppState,
     extensions: Extensions,
     what: &str,
-    throttle::RetryAfter(wait): throttle::RetryAfter,
+    wait: throttle::RetryAfter,
 ) -> Response {
-    let minutes = wait.as_secs().div_ceil(60);
-    let message = format!("{what} Try again in {minutes} minutes.");
+    let message = wait.message(what);
     let mut page = join_page(
         state,
         extensions,
@@ -369,7 +360,7 @@ async fn throttled(
     )
     .await;
     page.headers_mut()
-        .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+        .insert(header::RETRY_AFTER, wait.header());
     page
 }
 

@@ -59,6 +59,8 @@ pub struct MembersTab {
     /// The signed-in member, and their role: what the tab lets them do.
     pub you: Uuid,
     pub role: Role,
+    /// Whether they confirmed who they are lately (step-up): member changes need it.
+    pub confirmed: bool,
     pub members: Vec<TeamMember>,
     pub invitations: Vec<PendingInvitation>,
     pub now_ms: i64,

@@ -9,7 +9,10 @@ use super::{
     PendingInvitation, RemoveMember, RevokeInvitation, TeamMember, get_join, list_members,
 };
 use crate::{
-    accounts::roles::{Action, ONLY_OWNERS_MANAGE_OWNERS, Role},
+    accounts::{
+        roles::{Action, ONLY_OWNERS_MANAGE_OWNERS, Role},
+        step_up::{CONFIRM_ACCESS_ID, ConfirmAccess, ConfirmPassword},
+    },
     ui::{
         DataTable, PageTitle,
         copy::CopyButton,
@@ -24,11 +27,25 @@ pub fn MembersPage() -> impl IntoView {
     let change = ServerAction::<ChangeRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
+    let confirm = ServerAction::<ConfirmPassword>::new();
     let feedback = use_context::<InviteFeedback>().unwrap_or_default();
     loaded(tab, move |tab: MembersTab| {
         let feedback = feedback.clone();
-        view! { <MembersView tab feedback change remove revoke /> }.into_any()
+        view! { <MembersView tab feedback change remove revoke confirm /> }.into_any()
     })
+}
+
+/// Why a control of the tab is disabled, if it is: the id of the text that says so.
+fn blocked(role: Role, confirmed: bool, target: Role) -> Option<&'static str> {
+    if !role.may(Action::ManageMembers) {
+        Some("members-role")
+    } else if !role.may_manage(target) {
+        Some("owners-only")
+    } else if !confirmed {
+        Some(CONFIRM_ACCESS_ID)
+    } else {
+        None
+    }
 }
 
 #[component]
@@ -38,9 +55,12 @@ fn MembersView(
     change: ServerAction<ChangeRole>,
     remove: ServerAction<RemoveMember>,
     revoke: ServerAction<RevokeInvitation>,
+    confirm: ServerAction<ConfirmPassword>,
 ) -> impl IntoView {
     let role = tab.role;
+    let confirmed = tab.confirmed;
     let may_manage = role.may(Action::ManageMembers);
+    let invite_blocked = blocked(role, confirmed, Role::Viewer);
     let chosen = Role::parse(&feedback.role).unwrap_or(Role::Developer);
     let now_ms = tab.now_ms;
     let you = tab.you;
@@ -49,7 +69,7 @@ fn MembersView(
         .into_iter()
         .map(|member| {
             let mine = member.user_id == you;
-            view! { <MemberRow member mine role now_ms change remove /> }
+            view! { <MemberRow member mine role confirmed now_ms change remove /> }
         })
         .collect_view();
     let invitations = tab.invitations;
@@ -58,7 +78,9 @@ fn MembersView(
     } else {
         let rows = invitations
             .into_iter()
-            .map(|invitation| view! { <InvitationRow invitation role now_ms revoke /> })
+            .map(|invitation| {
+                view! { <InvitationRow invitation role confirmed now_ms revoke /> }
+            })
             .collect_view();
         view! {
             <DataTable
@@ -81,6 +103,10 @@ fn MembersView(
                         {Action::ManageMembers.refusal()}
                     </p>
                 }
+            })}
+        {(may_manage && !confirmed)
+            .then(|| {
+                view! { <ConfirmAccess action=confirm what="To invite, change or remove members" /> }
             })}
         {(may_manage && role < Role::Owner)
             .then(|| {
@@ -124,11 +150,7 @@ fn MembersView(
                     })
                     .collect_view()}
             </select>
-            <button
-                type="submit"
-                disabled=!may_manage
-                aria-describedby=(!may_manage).then_some("members-role")
-            >
+            <button type="submit" disabled=invite_blocked.is_some() aria-describedby=invite_blocked>
                 "Invite"
             </button>
         </form>
@@ -167,18 +189,14 @@ fn MemberRow(
     mine: bool,
     /// The signed-in member's role.
     role: Role,
+    /// Whether they confirmed who they are lately.
+    confirmed: bool,
     now_ms: i64,
     change: ServerAction<ChangeRole>,
     remove: ServerAction<RemoveMember>,
 ) -> impl IntoView {
     let manageable = role.may_manage(member.role);
-    let reason = if !role.may(Action::ManageMembers) {
-        Some("members-role")
-    } else if !manageable {
-        Some("owners-only")
-    } else {
-        None
-    };
+    let reason = blocked(role, confirmed, member.role);
     let id = member.user_id.to_string();
     let remove_id = id.clone();
     let select_id = format!("role-{id}");
@@ -284,16 +302,11 @@ fn MemberRow(
 fn InvitationRow(
     invitation: PendingInvitation,
     role: Role,
+    confirmed: bool,
     now_ms: i64,
     revoke: ServerAction<RevokeInvitation>,
 ) -> impl IntoView {
-    let reason = if !role.may(Action::ManageMembers) {
-        Some("members-role")
-    } else if !role.may_manage(invitation.role) {
-        Some("owners-only")
-    } else {
-        None
-    };
+    let reason = blocked(role, confirmed, invitation.role);
     view! {
         <tr>
             <th scope="row">{invitation.email.clone()}</th>

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{CreatedSecret, MAX_SECRETS, SecretSummary, SecretsTab, removal_phrase, token};
 use crate::{
-    accounts::{db::Member, roles::Role},
+    accounts::db::Member,
     audit::{self, AuditAction, By, Origin, Subject},
     environments::Environment,
     events::Event,
@@ -70,8 +70,7 @@ impl From<Row> for SecretSummary {
 /// environment.
 pub async fn tab(
     pool: &PgPool,
-    organization_id: Uuid,
-    role: Role,
+    member: &Member,
     environment_id: Uuid,
 ) -> Result<Option<SecretsTab>, sqlx::Error> {
     // Two round trips, no transaction: a page is a moment's view (actions lock and re-check).
@@ -79,7 +78,7 @@ pub async fn tab(
         r#"SELECT id, name, now() AS "now!: chrono::DateTime<chrono::Utc>"
              FROM environments WHERE id = $1 AND organization_id = $2"#,
         environment_id,
-        organization_id
+        member.organization_id
     )
     .fetch_optional(pool)
     .await?;
@@ -93,7 +92,8 @@ pub async fn tab(
             name: environment.name,
         },
         secrets,
-        role,
+        role: member.role,
+        confirmed: member.confirmed,
         now_ms: environment.now.timestamp_millis(),
     }))
 }

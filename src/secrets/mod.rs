@@ -74,6 +74,9 @@ pub struct SecretsTab {
     pub secrets: Vec<SecretSummary>,
     /// The viewer's role: what the tab lets them do.
     pub role: Role,
+    /// Whether they confirmed who they are lately (step-up); if not, creating, switching and
+    /// removing ask for their password first.
+    pub confirmed: bool,
     /// The server's clock when this was read: relative times render the same on the server and
     /// while the page hydrates.
     pub now_ms: i64,
@@ -102,15 +105,7 @@ impl std::fmt::Debug for CreatedSecret {
 pub async fn list_api_secrets(environment_id: Uuid) -> Result<SecretsTab, AppError> {
     let member = require_member()?;
     let state = app_state()?;
-    found(
-        db::tab(
-            &state.pool,
-            member.organization_id,
-            member.role,
-            environment_id,
-        )
-        .await,
-    )
+    found(db::tab(&state.pool, &member, environment_id).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "create_api_secret")]

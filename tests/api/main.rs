@@ -15,4 +15,5 @@ mod rest_api;
 mod roles;
 mod sessions;
 mod snippets;
+mod step_up;
 mod webhooks;

@@ -7,16 +7,16 @@
 use axum::http::StatusCode;
 use portal::{
     accounts::roles::{Action, Role},
-    secrets::removal_phrase,
+    secrets::{SecretSummary, removal_phrase},
 };
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{Reply, TestApp, create, created, list, remove, switch};
+use crate::helpers::{Client, Reply, TestApp, create, created, list, remove, switch};
 
 /// What the organization looks like, for telling whether an attempt changed it.
 #[derive(Debug, PartialEq, Eq)]
-struct Snapshot {
+pub struct Snapshot {
     secrets: i64,
     signer: Option<Uuid>,
     webhooks: i64,
@@ -24,7 +24,7 @@ struct Snapshot {
     invitations: i64,
 }
 
-async fn snapshot(pool: &PgPool, env: Uuid) -> Snapshot {
+pub async fn snapshot(pool: &PgPool, env: Uuid) -> Snapshot {
     let (secrets, signer, webhooks, environments, invitations) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM api_secrets WHERE environment_id = e.id),
                 e.webhook_signer_id,
@@ -46,6 +46,57 @@ async fn snapshot(pool: &PgPool, env: Uuid) -> Snapshot {
     }
 }
 
+/// Tries `action` as the tab or page would, in the environment `env` whose second secret (not
+/// the signer) is `second`; `tag` keeps names apart.
+pub async fn attempt(
+    client: &mut Client,
+    action: Action,
+    env: Uuid,
+    second: &SecretSummary,
+    tag: &str,
+) -> Reply {
+    match action {
+        Action::View => {
+            client
+                .post_form(
+                    "/rpc/list_api_secrets",
+                    &[("environment_id", &env.to_string())],
+                )
+                .await
+        }
+        Action::CreateSecret => create(client, env, "").await,
+        Action::ManageWebhooks => {
+            client
+                .post_form(
+                    "/rpc/add_webhook",
+                    &[
+                        ("environment_id", &env.to_string()),
+                        ("url", "http://127.0.0.1:9/hook"),
+                        ("event_ping", "on"),
+                        ("max_retries", "0"),
+                        ("retry_interval_minutes", "1"),
+                    ],
+                )
+                .await
+        }
+        Action::SwitchWebhookSigner => switch(client, env, second.id).await,
+        Action::RemoveSecret => {
+            let phrase = removal_phrase(&second.masked);
+            remove(client, env, second.id, &phrase).await
+        }
+        Action::ManageEnvironments => {
+            client
+                .post_form("/rpc/create_environment", &[("name", "Staging")])
+                .await
+        }
+        Action::ManageMembers => {
+            client
+                .invite(&format!("new-{tag}@example.com"), "viewer")
+                .await
+        }
+    }
+}
+
 #[sqlx::test]
 async fn every_role_may_do_exactly_what_the_table_says(pool: PgPool) {
     let app = TestApp::new(pool.clone());
@@ -61,41 +112,12 @@ async fn every_role_may_do_exactly_what_the_table_says(pool: PgPool) {
                 .await;
             let before = snapshot(&pool, env).await;
 
-            let reply: Reply = match action {
+            let reply = match action {
                 Action::View => {
                     assert_eq!(list(&mut client, env).await.len(), 2, "{tag}");
                     continue;
                 }
-                Action::CreateSecret => create(&mut client, env, "").await,
-                Action::ManageWebhooks => {
-                    client
-                        .post_form(
-                            "/rpc/add_webhook",
-                            &[
-                                ("environment_id", &env.to_string()),
-                                ("url", "http://127.0.0.1:9/hook"),
-                                ("event_ping", "on"),
-                                ("max_retries", "0"),
-                                ("retry_interval_minutes", "1"),
-                            ],
-                        )
-                        .await
-                }
-                Action::SwitchWebhookSigner => switch(&mut client, env, second.id).await,
-                Action::RemoveSecret => {
-                    let phrase = removal_phrase(&second.masked);
-                    remove(&mut client, env, second.id, &phrase).await
-                }
-                Action::ManageEnvironments => {
-                    client
-                        .post_form("/rpc/create_environment", &[("name", "Staging")])
-                        .await
-                }
-                Action::ManageMembers => {
-                    client
-                        .invite(&format!("new-{tag}@example.com"), "viewer")
-                        .await
-                }
+                action => attempt(&mut client, action, env, &second, &tag).await,
             };
             let after = snapshot(&pool, env).await;
             if role.may(action) {

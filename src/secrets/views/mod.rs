@@ -20,7 +20,10 @@ use super::{
     list_api_secrets, parse_label,
 };
 use crate::{
-    accounts::roles::{Action, Role},
+    accounts::{
+        roles::{Action, Role},
+        step_up::{PasswordPrompt, StepUp},
+    },
     environments::views::environment_tab,
     ui::{PageTitle, copy::CopyButton, loaded, time::start_clock},
 };
@@ -82,6 +85,8 @@ struct TabState {
     environment_id: Uuid,
     /// The viewer's role: controls it may not use are disabled, with the reason.
     role: Role,
+    /// Whether the actions ask for the password first (step-up).
+    confirm: RwSignal<bool>,
     secrets: RwSignal<Vec<SecretSummary>>,
     /// The browser's clock once hydrated; until then, the server's (same text on both sides).
     now_ms: RwSignal<i64>,
@@ -114,6 +119,7 @@ fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
     let state = TabState {
         environment_id: tab.environment.id,
         role: tab.role,
+        confirm: RwSignal::new(!tab.confirmed),
         secrets: RwSignal::new(tab.secrets),
         now_ms: RwSignal::new(tab.now_ms),
         hydrated: RwSignal::new(false),
@@ -146,6 +152,7 @@ fn CreateForm() -> impl IntoView {
     let busy = RwSignal::new(false);
     let full = move || state.secrets.with(Vec::len) >= MAX_SECRETS;
     let allowed = state.role.may(Action::CreateSecret);
+    let step_up = StepUp::new(state.confirm);
 
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -160,7 +167,10 @@ fn CreateForm() -> impl IntoView {
         error.set(None);
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match create_api_secret(state.environment_id, text).await {
+            let created = step_up
+                .run(|| create_api_secret(state.environment_id, text))
+                .await;
+            match created {
                 Ok(created) => {
                     label.set(String::new());
                     state.secrets.set(created.secrets.clone());
@@ -190,10 +200,11 @@ fn CreateForm() -> impl IntoView {
                     on:input=move |ev| label.set(event_target_value(&ev))
                 />
             </div>
+            {allowed.then(|| view! { <PasswordPrompt step_up id="create-password" /> })}
             <button
                 id=CREATE_BUTTON_ID
                 type="submit"
-                disabled=move || !allowed || full() || busy.get()
+                disabled=move || !allowed || full() || busy.get() || step_up.missing()
                 aria-describedby=if allowed { "create-limit" } else { "create-role" }
             >
                 "Create a new API secret"

@@ -8,6 +8,7 @@ use super::{
     dom::{focus_back, keep_focus_inside},
 };
 use crate::{
+    accounts::step_up::{PasswordPrompt, StepUp},
     secrets::{CreatedSecret, SecretSummary, removal_phrase, remove_api_secret, use_with_webhooks},
     ui::copy::{copy_on_click, copy_outcome},
 };
@@ -103,15 +104,20 @@ fn ConfirmWebhookSigner(secret: SecretSummary) -> impl IntoView {
     let state = expect_context::<TabState>();
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let step_up = StepUp::new(state.confirm);
     let masked = secret.masked.clone();
-    let confirm = move |_| {
+    let confirm = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
         let masked = masked.clone();
         leptos::task::spawn_local(async move {
-            match use_with_webhooks(state.environment_id, secret.id).await {
+            let switched = step_up
+                .run(|| use_with_webhooks(state.environment_id, secret.id))
+                .await;
+            match switched {
                 Ok(secrets) => {
                     state.secrets.set(secrets);
                     state.done(format!("API secret {masked} is now used with webhooks."));
@@ -130,11 +136,18 @@ fn ConfirmWebhookSigner(secret: SecretSummary) -> impl IntoView {
             {(!secret.label.is_empty()).then(|| format!(" ({})", secret.label))}
             "? The API secret used with webhooks until now will no longer sign them."
         </p>
-        <p class="error" role="alert">{move || error.get()}</p>
-        <div class="modal-actions">
-            <button type="button" disabled=move || busy.get() on:click=confirm>"Confirm"</button>
-            <button type="button" class="secondary" autofocus on:click=cancel>"Cancel"</button>
-        </div>
+        <form on:submit=confirm>
+            <PasswordPrompt step_up id="signer-password" autofocus=true />
+            <p class="error" role="alert">{move || error.get()}</p>
+            <div class="modal-actions">
+                <button type="submit" disabled=move || busy.get() || step_up.missing()>
+                    "Confirm"
+                </button>
+                <button type="button" class="secondary" autofocus on:click=cancel>
+                    "Cancel"
+                </button>
+            </div>
+        </form>
     }
 }
 
@@ -145,6 +158,7 @@ fn ConfirmRemove(secret: SecretSummary) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let step_up = StepUp::new(state.confirm);
     let matches = {
         let phrase = phrase.clone();
         move || typed.with(|t| *t == phrase)
@@ -161,7 +175,10 @@ fn ConfirmRemove(secret: SecretSummary) -> impl IntoView {
             let masked = masked.clone();
             let typed = typed.get_untracked();
             leptos::task::spawn_local(async move {
-                match remove_api_secret(state.environment_id, secret.id, typed).await {
+                let removed = step_up
+                    .run(|| remove_api_secret(state.environment_id, secret.id, typed))
+                    .await;
+                match removed {
                     Ok(secrets) => {
                         state.secrets.set(secrets);
                         state.done(format!("API secret {masked} removed."));
@@ -194,9 +211,14 @@ fn ConfirmRemove(secret: SecretSummary) -> impl IntoView {
                 aria-describedby="remove-error"
                 on:input=move |ev| typed.set(event_target_value(&ev))
             />
+            <PasswordPrompt step_up id="remove-password" />
             <p id="remove-error" class="error" role="alert">{move || error.get()}</p>
             <div class="modal-actions">
-                <button type="submit" class="danger" disabled=move || !matches() || busy.get()>
+                <button
+                    type="submit"
+                    class="danger"
+                    disabled=move || !matches() || busy.get() || step_up.missing()
+                >
                     "Confirm"
                 </button>
                 <button type="button" class="secondary" on:click=cancel>"Cancel"</button>
