@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::helpers::{Client, Reply, TestApp, create, created, list, remove, switch};
+use crate::helpers::{Client, Reply, TestApp, count, create, created, list, remove, switch};
 use axum::http::StatusCode;
 use portal::{
     platform::crypto::Keyring,
@@ -190,12 +190,11 @@ async fn the_webhook_signer_switches_within_its_environment(pool: PgPool) {
         switch(&mut ada, env, second.secret.id).await.status,
         StatusCode::OK
     );
-    let switches: i64 = sqlx::query_scalar(
+    let switches = count(
+        &pool,
         "SELECT count(*) FROM audit_events WHERE action = 'webhook_signer.changed'",
     )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(switches, 1);
 
     // Another organization can neither see nor touch these secrets, and gets what a random id gets.
@@ -415,11 +414,8 @@ async fn the_audit_trail_is_append_only(pool: PgPool) {
         let error = sqlx::query(sql).execute(&pool).await.unwrap_err();
         assert!(error.to_string().contains("append-only"), "{sql}: {error}");
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 1);
+    let events = count(&pool, "SELECT count(*) FROM audit_events").await;
+    assert_eq!(events, 1);
 }
 
 #[sqlx::test]

@@ -268,6 +268,11 @@ pub async fn remove(
         .await
 }
 
+/// The one number a `SELECT count(*) …` (or any single bigint) query answers.
+pub async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
 pub async fn list(client: &mut Client, env: uuid::Uuid) -> Vec<portal::secrets::SecretSummary> {
     let reply = client
         .post_form(

@@ -7,7 +7,9 @@ use portal::accounts::roles::ONLY_OWNERS_MANAGE_OWNERS;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{Client, PASSWORD, TestApp, create, created, environment_id, invitation_link};
+use crate::helpers::{
+    Client, PASSWORD, TestApp, count, create, created, environment_id, invitation_link,
+};
 
 fn sha256(text: &str) -> Vec<u8> {
     use sha2::Digest;
@@ -195,17 +197,11 @@ async fn invitations_expire_can_be_revoked_and_are_replaced_by_a_new_one(pool: P
         .post_form("/join/sign-up", &[("password", PASSWORD)])
         .await;
     assert_eq!(join.status, StatusCode::NOT_FOUND);
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let users = count(&pool, "SELECT count(*) FROM users").await;
     assert_eq!(users, 1, "no account was created");
 
     // A member cannot be invited again; a hostile address is refused; neither changes anything.
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM invitations")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let before = count(&pool, "SELECT count(*) FROM invitations").await;
     let member = owner.invite("ada@example.com", "viewer").await;
     assert_eq!(member.status, StatusCode::CONFLICT);
     assert!(member.body.contains("already a member"));
@@ -214,10 +210,7 @@ async fn invitations_expire_can_be_revoked_and_are_replaced_by_a_new_one(pool: P
     assert!(!hostile.body.contains("<script>alert(1)"));
     let role = owner.invite("carol@example.com", "root").await;
     assert_eq!(role.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM invitations")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let after = count(&pool, "SELECT count(*) FROM invitations").await;
     assert_eq!(after, before);
 
     // At most 50 open invitations.

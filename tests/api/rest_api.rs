@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{Client, Headers, Reply, TestApp, call, eventually, now_ms, signed};
+use crate::helpers::{Client, Headers, Reply, TestApp, call, count, eventually, now_ms, signed};
 use axum::{
     body::Body,
     http::{Request, StatusCode},
@@ -417,11 +417,8 @@ async fn a_signed_change_is_accepted_once_here_and_on_other_instances(pool: PgPo
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
         assert_eq!(error_code(&reply), "replayed_request");
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM webhooks")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 1, "the copies created nothing");
+    let added = count(&pool, "SELECT count(*) FROM webhooks").await;
+    assert_eq!(added, 1, "the copies created nothing");
 
     // The same body signed anew is a new request.
     let again = signed(key, "POST", &webhooks, body, now_ms() + 1);
@@ -464,10 +461,7 @@ async fn a_signed_change_is_accepted_once_here_and_on_other_instances(pool: PgPo
         .await
         .unwrap();
     portal::api::replay::prune(&pool).await.unwrap();
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM accepted_signatures")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let left = count(&pool, "SELECT count(*) FROM accepted_signatures").await;
     assert_eq!(left, 0);
 }
 
@@ -614,12 +608,7 @@ async fn a_request_waits_a_bounded_time_for_a_key_load_and_deliveries_never(test
     eventually("the stuck loads hold every permit", || {
         let pool = test_pool.clone();
         async move {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_locks WHERE relation = 'api_secrets'::regclass AND NOT granted",
-            )
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+            let waiting = count(&pool, "SELECT count(*) FROM pg_locks WHERE relation = 'api_secrets'::regclass AND NOT granted").await;
             waiting == i64::try_from(MAX_CONCURRENT_LOADS).unwrap() + 1
         }
     })

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use portal::accounts::sessions::SessionsTab;
 use sqlx::PgPool;
 
-use crate::helpers::{Client, PASSWORD, TestApp, create};
+use crate::helpers::{Client, PASSWORD, TestApp, count, create};
 
 async fn sessions(client: &mut Client) -> SessionsTab {
     let reply = client.post_form("/rpc/list_sessions", &[]).await;
@@ -184,11 +184,10 @@ async fn sign_ins_failures_and_sign_outs_are_in_each_organizations_trail(pool: P
     ]
     .concat();
     assert_eq!(trail, expected);
-    let strangers: i64 = sqlx::query_scalar(
+    let strangers = count(
+        &pool,
         "SELECT count(*) FROM audit_events WHERE actor_email = 'nobody@example.com'",
     )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(strangers, 0);
 }

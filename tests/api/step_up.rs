@@ -14,7 +14,7 @@ use portal::{
 use sqlx::PgPool;
 
 use crate::{
-    helpers::{Client, PASSWORD, Reply, TestApp, created},
+    helpers::{Client, PASSWORD, Reply, TestApp, count, created},
     roles::{attempt, snapshot},
 };
 
@@ -172,12 +172,11 @@ async fn wrong_confirmations_are_throttled_like_sign_ins(pool: PgPool) {
     elsewhere.ip = [198, 51, 100, 9].into();
     let sign_in = elsewhere.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(sign_in.status, StatusCode::TOO_MANY_REQUESTS);
-    let failures: i64 = sqlx::query_scalar(
+    let failures = count(
+        &pool,
         "SELECT count(*) FROM audit_events WHERE action = 'member.sign_in_failed'",
     )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(failures, 5);
 }
 
