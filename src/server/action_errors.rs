@@ -27,8 +27,9 @@ pub async fn only_our_own(session: Session, mut request: Request, next: Next) ->
         }
     }
     let action = request.method() == Method::POST && request.uri().path().starts_with("/rpc/");
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     if action && response.status().is_redirection() {
+        tidy_location(&mut response);
         let error = response
             .headers()
             .get(header::LOCATION)
@@ -43,6 +44,20 @@ pub async fn only_our_own(session: Session, mut request: Request, next: Next) ->
         }
     }
     response
+}
+
+/// Back to the page without the empty query Leptos leaves when it takes its parameters out of
+/// the page's address (`/members?` → `/members`).
+fn tidy_location(response: &mut Response) {
+    let tidy = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|location| location.to_str().ok())
+        .and_then(|location| location.strip_suffix('?'))
+        .and_then(|location| header::HeaderValue::from_str(location).ok());
+    if let Some(location) = tidy {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
 }
 
 fn error_param(query: &str) -> Option<String> {

@@ -243,7 +243,7 @@ async fn the_pages_ask_for_the_password_inline(pool: PgPool) {
     let body = format!("password={}", portal::accounts::percent_encode(PASSWORD));
     let right = browser_post(&mut owner, "/rpc/confirm_password", &body, "/members").await;
     assert!(right.status.is_redirection(), "{}", right.status);
-    assert!(right.location().starts_with("http://portal.test/members"));
+    assert_eq!(right.location(), "http://portal.test/members");
     let members = owner.get("/members").await;
     assert!(!members.body.contains("Confirm password"));
     let invited = owner.invite("bob@example.com", "developer").await;
