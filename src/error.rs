@@ -66,15 +66,20 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// On the server, the answer's status is the error's (an unreadable request is 400, not
+    /// the 500 Leptos would answer with).
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        match value {
+        let error = match value {
             ServerFnErrorErr::Request(_) => AppError::Network,
             ServerFnErrorErr::Args(_)
             | ServerFnErrorErr::MissingArg(_)
             | ServerFnErrorErr::Deserialization(_)
             | ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::BadRequest,
             _ => AppError::Internal,
-        }
+        };
+        #[cfg(feature = "ssr")]
+        let error = fail(error);
+        error
     }
 }
 

@@ -197,7 +197,9 @@ pub async fn authenticate(
     }
     let credentials = db::credentials(&state.pool, email).await?;
     let user_id = credentials.as_ref().map(|c| c.user_id);
-    let verified = password::verify(password, credentials.map(|c| c.password_hash)).await?;
+    // Longer than any password can be (sign-up refuses it): wrong, without hashing a megabyte.
+    let verified = password.len() <= super::PASSWORD_MAX_BYTES
+        && password::verify(password, credentials.map(|c| c.password_hash)).await?;
     match (verified, user_id) {
         (true, Some(user_id)) => {
             throttle::clear_account(&state.pool, email).await?;

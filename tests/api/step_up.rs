@@ -72,7 +72,23 @@ async fn dangerous_actions_need_a_recent_confirmation_and_the_others_do_not(pool
             "{tag}: refused, but changed"
         );
 
-        // A wrong password confirms nothing.
+        // A wrong password confirms nothing, whatever it holds (markup, the right one with a
+        // megabyte after it), and is never echoed; a body past the limit is not even read.
+        for hostile in [
+            "<script>alert(1)</script>".to_owned(),
+            format!("{PASSWORD}{}", "x".repeat(1024 * 1024)),
+        ] {
+            let wrong = confirm(&mut owner, &hostile).await;
+            assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{tag}");
+            assert!(!wrong.body.contains("<script>"), "{tag}");
+        }
+        let unread = confirm(&mut owner, &"x".repeat(3 * 1024 * 1024)).await;
+        assert_eq!(
+            unread.status,
+            StatusCode::BAD_REQUEST,
+            "{tag}: {}",
+            unread.body
+        );
         let wrong = confirm(&mut owner, "not the password at all").await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{tag}");
         assert!(wrong.body.contains(WRONG_PASSWORD), "{tag}: {}", wrong.body);
