@@ -12,6 +12,7 @@ use leptos_router::{
 use crate::{
     accounts::{
         sessions::SessionsPage,
+        two_factor::views::{SecondStepPage, SecurityPage},
         views::{SignInPage, SignUpPage},
     },
     audit_log::views::AuditLogPage,
@@ -69,6 +70,11 @@ pub fn App() -> impl IntoView {
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/sign-in/two-factor")
+                        view=SecondStepPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async />
                     <Route path=path!("/environments") view=EnvironmentsPage ssr=SsrMode::Async />
                     <Route
@@ -84,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
                     <Route path=path!("/audit-log") view=AuditLogPage ssr=SsrMode::Async />
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async />
                     <Route path=path!("/join") view=JoinPage ssr=SsrMode::Async />
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
                 </Routes>
@@ -149,8 +156,12 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                                     </ul>
                                 </nav>
                                 <form class="sign-out" method="post" action="/sign-out">
-                                    // Your address; it leads to where you are signed in.
-                                    <a class="who" href="/sessions" title="Your sessions">
+                                    // Your address; it leads to your account's security.
+                                    <a
+                                        class="who"
+                                        href="/security"
+                                        title="Security: two-factor authentication, sessions"
+                                    >
                                         {shell.account.email.clone()}
                                     </a>
                                     <button type="submit" class="secondary">"Sign out"</button>

@@ -162,8 +162,10 @@ test("the Sessions page lists where you are signed in and ends another session",
   await phone.getByRole("button", { name: "Sign in" }).click();
   await expect(phone.getByRole("heading", { level: 1, name: "API secrets" })).toBeVisible();
 
-  // Your address in the header leads to your sessions.
+  // Your address in the header leads to your account's security, and on to your sessions.
   await page.getByRole("link", { name: customer.email }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Security" })).toBeVisible();
+  await page.getByRole("link", { name: "Sessions" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Sessions" })).toBeVisible();
   const table = page.getByRole("table", { name: "Your sessions" });
   await expect(table.getByRole("row")).toHaveCount(3);

@@ -110,6 +110,8 @@ pub async fn record_sign_in(
 pub struct Credentials {
     pub user_id: Uuid,
     pub password_hash: String,
+    /// Signing in also needs a code.
+    pub two_factor: bool,
 }
 
 pub async fn credentials(
@@ -118,7 +120,10 @@ pub async fn credentials(
 ) -> Result<Option<Credentials>, sqlx::Error> {
     sqlx::query_as!(
         Credentials,
-        "SELECT id AS user_id, password_hash FROM users WHERE email = $1",
+        r#"SELECT u.id AS user_id, u.password_hash,
+                  EXISTS (SELECT 1 FROM two_factor t
+                           WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL) AS "two_factor!"
+             FROM users u WHERE u.email = $1"#,
         email.as_str()
     )
     .fetch_optional(db)
@@ -139,9 +144,19 @@ pub struct Member {
     /// within the last [`STEP_UP_MINUTES`](super::step_up::STEP_UP_MINUTES): dangerous actions
     /// need it.
     pub confirmed: bool,
+    /// Whether they turned two-factor authentication on.
+    pub two_factor: bool,
+    /// Whether the organization requires it of its members.
+    pub two_factor_required: bool,
 }
 
 impl Member {
+    /// Whether the organization requires two-factor authentication and they have not set it up:
+    /// nothing but that (and signing out) until they do.
+    pub fn must_set_up_two_factor(&self) -> bool {
+        self.two_factor_required && !self.two_factor
+    }
+
     /// The member as the audit trail names whoever acts.
     pub fn person(&self) -> Person<'_> {
         Person {
@@ -169,7 +184,10 @@ pub async fn member(
                 WHERE id = $3 AND user_id = $1 AND last_seen_at < now() - interval '1 minute')
            SELECT u.id AS user_id, u.email, o.id AS organization_id,
                   o.name AS organization_name, m.role AS "role: Role", s.id AS session_id,
-                  s.confirmed_at > now() - make_interval(mins => $4) AS "confirmed!"
+                  s.confirmed_at > now() - make_interval(mins => $4) AS "confirmed!",
+                  EXISTS (SELECT 1 FROM two_factor t
+                           WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL) AS "two_factor!",
+                  o.require_two_factor AS two_factor_required
              FROM users u
              JOIN user_sessions s ON s.id = $3 AND s.user_id = u.id
              JOIN memberships m ON m.user_id = u.id

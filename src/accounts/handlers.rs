@@ -111,7 +111,7 @@ pub async fn sign_up(
         )
         .await
         .map_err(internal)?;
-        Ok(Outcome::SignedIn(format!(
+        Ok(Outcome::Onward(format!(
             "/environments/{}/api-secrets",
             account.environment_id
         )))
@@ -146,21 +146,16 @@ pub async fn sign_in(
         let checked = authenticate(&state, &email, form.password, &origin).await;
         match checked.map_err(IntoResponse::into_response)? {
             Authentication::Verified(user_id) => {
-                let mut tx = state.pool.begin().await.map_err(internal)?;
-                let organization = db::record_sign_in(&mut tx, user_id, &origin)
-                    .await
-                    .map_err(internal)?;
-                tx.commit().await.map_err(internal)?;
-                // Without an organization there is nothing to show (an invitation link signs
-                // them in to join). The session names the one it acts for: removed from it,
-                // the session ends, whatever other organizations the person belongs to.
-                if organization.is_none() {
+                if !start_session(&state, &session, user_id, &origin).await? {
                     return Ok(Outcome::Again(StatusCode::FORBIDDEN, NO_ORGANIZATION));
                 }
-                session::sign_in(&session, &state.pool, user_id, organization, &origin)
+                Ok(Outcome::Onward(next))
+            }
+            Authentication::NeedsSecondFactor(user_id) => {
+                session::await_second_factor(&session, user_id, email.as_str(), next)
                     .await
                     .map_err(internal)?;
-                Ok(Outcome::SignedIn(next))
+                Ok(Outcome::Onward(SECOND_STEP.to_owned()))
             }
             Authentication::Throttled(wait) => {
                 Ok(Outcome::Throttled(wait, "Too many failed sign-ins."))
@@ -171,12 +166,43 @@ pub async fn sign_in(
     answer(&state, &page, feedback, outcome.await).await
 }
 
+/// Signs the person in for their first organization (the trail and the Members tab note it);
+/// `false` when they belong to none any more and so are not signed in.
+pub async fn start_session(
+    state: &AppState,
+    session: &Session,
+    user_id: Uuid,
+    origin: &Origin,
+) -> Result<bool, Response> {
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    let organization = db::record_sign_in(&mut tx, user_id, origin)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    // Without an organization there is nothing to show (an invitation link signs them in to
+    // join). The session names the one it acts for: removed from it, the session ends,
+    // whatever other organizations the person belongs to.
+    if organization.is_none() {
+        return Ok(false);
+    }
+    session::sign_in(session, &state.pool, user_id, organization, origin)
+        .await
+        .map_err(internal)?;
+    Ok(true)
+}
+
+/// The second step of signing in, for accounts with two-factor authentication.
+pub const SECOND_STEP: &str = "/sign-in/two-factor";
+
 /// The same answer for an unknown email, a malformed one and a wrong password.
 pub const REFUSED: &str = "The email address or password is not right.";
 
 /// Whether an email address and password are someone's.
 pub enum Authentication {
     Verified(Uuid),
+    /// The password is right; the account also has two-factor authentication, whose code is
+    /// still to come.
+    NeedsSecondFactor(Uuid),
     /// Wrong (the address unknown, or the password not its own): counted against both.
     Wrong,
     /// Too many recent failures for this account or address: not even checked.
@@ -197,10 +223,14 @@ pub async fn authenticate(
     }
     let credentials = db::credentials(&state.pool, email).await?;
     let user_id = credentials.as_ref().map(|c| c.user_id);
+    let two_factor = credentials.as_ref().is_some_and(|c| c.two_factor);
     // Longer than any password can be (sign-up refuses it): wrong, without hashing a megabyte.
     let verified = password.len() <= super::PASSWORD_MAX_BYTES
         && password::verify(password, credentials.map(|c| c.password_hash)).await?;
     match (verified, user_id) {
+        // The attempt stays counted until the code is right too: a stolen password cannot
+        // reset the count and guess codes without end.
+        (true, Some(user_id)) if two_factor => Ok(Authentication::NeedsSecondFactor(user_id)),
         (true, Some(user_id)) => {
             throttle::clear_account(&state.pool, email).await?;
             Ok(Authentication::Verified(user_id))
@@ -268,9 +298,9 @@ pub async fn sign_out(State(state): State<AppState>, session: Session, origin: O
 }
 
 /// How a sign-up or sign-in form post ended, short of a failure answered on its own.
-enum Outcome {
-    /// Signed in: on to this page.
-    SignedIn(String),
+pub(super) enum Outcome {
+    /// On to this page: signed in, or on to the second step.
+    Onward(String),
     /// The form again, with this message and status.
     Again(StatusCode, &'static str),
     /// The throttle's refusal: the form again, saying what and when to try again (429,
@@ -279,14 +309,14 @@ enum Outcome {
 }
 
 /// The answer to a form post: a redirect, or the page at `page` with the form's feedback.
-async fn answer(
+pub(super) async fn answer(
     state: &AppState,
     page: &str,
     mut feedback: FormFeedback,
     outcome: Result<Outcome, Response>,
 ) -> Response {
     match outcome {
-        Ok(Outcome::SignedIn(to)) => Redirect::to(&to).into_response(),
+        Ok(Outcome::Onward(to)) => Redirect::to(&to).into_response(),
         Ok(Outcome::Again(status, message)) => {
             feedback.error = Some(message.into());
             render(state, page, feedback, status).await
@@ -318,7 +348,7 @@ pub fn internal<E: std::error::Error + 'static>(error: E) -> Response {
 }
 
 /// Renders the page at `uri` with the form's feedback and `status`.
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     uri: &str,
     feedback: FormFeedback,

@@ -14,6 +14,7 @@ pub mod sessions;
 pub mod step_up;
 #[cfg(feature = "ssr")]
 pub mod throttle;
+pub mod two_factor;
 pub mod views;
 
 use serde::{Deserialize, Serialize};

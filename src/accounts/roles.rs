@@ -5,7 +5,8 @@
 //! secrets' metadata, the webhooks and their logs; developers also create secrets and manage
 //! webhooks (the work of building against the API); admins also switch the webhook signer,
 //! remove secrets, manage environments (what can break a running integration) and invite, change
-//! or remove developers and viewers; owners also manage the team's admins and owners.
+//! or remove developers and viewers; owners also manage the team's admins and owners, and
+//! decide whether every member must use two-factor authentication.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,8 @@ pub enum Action {
     /// Invite people, change members' roles, remove members, revoke invitations: for the roles
     /// the member may manage (see [`Role::may_manage`]).
     ManageMembers,
+    /// Require two-factor authentication of every member, or stop requiring it.
+    RequireTwoFactor,
 }
 
 impl Role {
@@ -93,7 +96,7 @@ pub const ONLY_OWNERS_MANAGE_OWNERS: &str =
     "Only owners can invite, change or remove admins and owners.";
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::View,
         Action::CreateSecret,
         Action::ManageWebhooks,
@@ -101,6 +104,7 @@ impl Action {
         Action::RemoveSecret,
         Action::ManageEnvironments,
         Action::ManageMembers,
+        Action::RequireTwoFactor,
     ];
 
     /// The lowest role that may do it.
@@ -112,6 +116,7 @@ impl Action {
             | Action::RemoveSecret
             | Action::ManageEnvironments
             | Action::ManageMembers => Role::Admin,
+            Action::RequireTwoFactor => Role::Owner,
         }
     }
 
@@ -123,7 +128,8 @@ impl Action {
             Action::CreateSecret
             | Action::SwitchWebhookSigner
             | Action::RemoveSecret
-            | Action::ManageMembers => true,
+            | Action::ManageMembers
+            | Action::RequireTwoFactor => true,
             Action::View | Action::ManageWebhooks | Action::ManageEnvironments => false,
         }
     }
@@ -140,6 +146,9 @@ impl Action {
             Action::RemoveSecret => "Only admins and owners can remove API secrets.",
             Action::ManageEnvironments => "Only admins and owners can manage environments.",
             Action::ManageMembers => "Only admins and owners can manage members.",
+            Action::RequireTwoFactor => {
+                "Only owners can require two-factor authentication of every member."
+            }
         }
     }
 }

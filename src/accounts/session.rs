@@ -28,6 +28,9 @@ pub const IDLE_TIMEOUT: tower_sessions::cookie::time::Duration =
     tower_sessions::cookie::time::Duration::hours(2);
 pub const ABSOLUTE_TIMEOUT: chrono::Duration = chrono::Duration::hours(12);
 const KEY: &str = "signed_in";
+const SECOND_STEP_KEY: &str = "awaiting_second_factor";
+/// How long the second step of signing in waits for its code after the password.
+pub const SECOND_STEP_TIMEOUT: chrono::Duration = chrono::Duration::minutes(5);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SessionUser {
@@ -40,6 +43,51 @@ struct SessionUser {
     #[serde(default)]
     handle: Option<Uuid>,
     at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Someone whose password was right and whose account has two-factor authentication: the
+/// session waits (for at most [`SECOND_STEP_TIMEOUT`]) for their code, signed in as nobody.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AwaitingSecondFactor {
+    pub user_id: Uuid,
+    pub email: String,
+    /// Where to go once signed in (a path on this site).
+    pub next: String,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The password was right: the session (under a new id) waits for the second factor.
+pub async fn await_second_factor(
+    session: &Session,
+    user_id: Uuid,
+    email: &str,
+    next: String,
+) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    let awaiting = AwaitingSecondFactor {
+        user_id,
+        email: email.to_owned(),
+        next,
+        at: chrono::Utc::now(),
+    };
+    session.insert(SECOND_STEP_KEY, awaiting).await
+}
+
+/// Whose second factor the session waits for, if anyone's (and not for too long).
+pub async fn awaiting_second_factor(
+    session: &Session,
+) -> Result<Option<AwaitingSecondFactor>, tower_sessions::session::Error> {
+    let awaiting = session.get::<AwaitingSecondFactor>(SECOND_STEP_KEY).await?;
+    match awaiting {
+        Some(awaiting) if chrono::Utc::now() - awaiting.at <= SECOND_STEP_TIMEOUT => {
+            Ok(Some(awaiting))
+        }
+        Some(_) => {
+            session.remove_value(SECOND_STEP_KEY).await?;
+            Ok(None)
+        }
+        None => Ok(None),
+    }
 }
 
 /// Who a session is signed in as, and for which organization.
@@ -96,6 +144,7 @@ pub async fn sign_in(
         db::end_session(pool, previous).await?;
     }
     let handle = db::start_session(pool, user_id, origin).await?;
+    session.remove_value(SECOND_STEP_KEY).await?;
     session.cycle_id().await?;
     session
         .insert(
@@ -200,12 +249,34 @@ pub fn allowed(member: &Member, action: Action) -> Result<(), AppError> {
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/sign-in" | "/sign-up" | "/status" | "/healthz" | "/readyz" | "/join"
+        "/sign-in"
+            | "/sign-in/two-factor"
+            | "/sign-up"
+            | "/status"
+            | "/healthz"
+            | "/readyz"
+            | "/join"
     ) || path.starts_with("/join/")
         || path.starts_with("/invitations/")
         || path.starts_with("/rpc/")
         || path.starts_with("/api/")
         || is_asset(path)
+}
+
+/// What a member who must set up two-factor authentication may still open: the set-up, its
+/// confirmation, their sessions, signing out, another organization.
+fn opens_before_two_factor(path: &str) -> bool {
+    matches!(
+        path,
+        "/security" | "/sessions" | "/sign-out" | "/organizations/switch"
+    ) || path.starts_with("/security/")
+        || matches!(
+            path,
+            "/rpc/confirm_password"
+                | "/rpc/security_status"
+                | "/rpc/end_session"
+                | "/rpc/end_other_sessions"
+        )
 }
 
 fn is_asset(path: &str) -> bool {
@@ -249,6 +320,17 @@ pub async fn gate(
         }
     };
     match member {
+        Some(member) if member.must_set_up_two_factor() && !opens_before_two_factor(&path) => {
+            // Their organization requires two-factor authentication: setting it up comes first.
+            if request.method() == axum::http::Method::GET {
+                return Redirect::to("/security").into_response();
+            }
+            let refusal = format!(
+                "{} requires two-factor authentication. Set it up on your Security page first.",
+                member.organization_name
+            );
+            return AppError::Forbidden(refusal).into_response();
+        }
         Some(member) => {
             request.extensions_mut().insert(member);
             // What a signed-in member is shown is theirs: no cache (the browser's back-forward

@@ -16,6 +16,10 @@ use super::{
     db::confirm_session,
     handlers::{Authentication, authenticate},
     session::require_member,
+    two_factor::{
+        is_code,
+        verify::{Proof, Purpose, check},
+    },
 };
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
@@ -27,23 +31,48 @@ pub const STEP_UP_MINUTES: i32 = 10;
 /// Said when the password typed to confirm is not the person's.
 pub const WRONG_PASSWORD: &str = "The password is not right.";
 
-/// Confirms the signed-in person's password: dangerous actions are theirs for the next
-/// [`STEP_UP_MINUTES`] in this session.
+/// Said when a code typed to confirm is not right (or was used already).
+pub const WRONG_CODE: &str = "The code is not right, or it was used already.";
+
+/// Confirms the signed-in person's password (or, when they have two-factor authentication, a
+/// code from their app): dangerous actions are theirs for the next [`STEP_UP_MINUTES`] in this
+/// session.
 #[server(prefix = "/rpc", endpoint = "confirm_password")]
 pub async fn confirm_password(password: String) -> Result<(), AppError> {
     let member = require_member()?;
     let state = app_state()?;
     let email = Email::parse(&member.email).map_err(|_| fail(AppError::Unauthorized))?;
-    match authenticate(&state, &email, password, &Origin::of_server_fn()).await? {
-        Authentication::Verified(user_id) if user_id == member.user_id => {
+    let origin = Origin::of_server_fn();
+    let (proved, wrong) = if member.two_factor && is_code(&password) {
+        let mut tx = state.pool.begin().await?;
+        let (user_id, purpose) = (member.user_id, Purpose::StepUp);
+        let proof = check(
+            &state, &mut tx, user_id, &email, &password, &origin, purpose,
+        )
+        .await?;
+        tx.commit().await?;
+        match proof {
+            Proof::Accepted => (Ok(true), WRONG_CODE),
+            Proof::Wrong => (Ok(false), WRONG_CODE),
+            Proof::Throttled(wait) => (Err(wait), WRONG_CODE),
+        }
+    } else {
+        match authenticate(&state, &email, password, &origin).await? {
+            Authentication::Verified(user_id) | Authentication::NeedsSecondFactor(user_id) => {
+                (Ok(user_id == member.user_id), WRONG_PASSWORD)
+            }
+            Authentication::Wrong => (Ok(false), WRONG_PASSWORD),
+            Authentication::Throttled(wait) => (Err(wait), WRONG_PASSWORD),
+        }
+    };
+    match proved {
+        Ok(true) => {
             confirm_session(&state.pool, member.session_id).await?;
             Ok(())
         }
-        Authentication::Verified(_) | Authentication::Wrong => {
-            Err(fail(AppError::Invalid(WRONG_PASSWORD.into())))
-        }
-        Authentication::Throttled(wait) => Err(fail(AppError::TooManyAttempts(
-            wait.message("Too many wrong passwords."),
+        Ok(false) => Err(fail(AppError::Invalid(wrong.into()))),
+        Err(wait) => Err(fail(AppError::TooManyAttempts(
+            wait.message("Too many wrong attempts."),
         ))),
     }
 }
@@ -130,7 +159,7 @@ pub fn PasswordPrompt(
                         on:input=move |ev| step_up.password.set(event_target_value(&ev))
                     />
                     <p id=hint.clone() class="hint">
-                        "Confirm it's you: this action needs your password. You will not be asked again for 10 minutes."
+                        "Confirm it's you: this action needs your password (or a code from your authenticator app). You will not be asked again for 10 minutes."
                     </p>
                 </div>
             }
@@ -153,7 +182,8 @@ pub fn ConfirmAccess(
         <section class="confirm-access" aria-labelledby="confirm-access-title">
             <h2 id="confirm-access-title">"Confirm it's you"</h2>
             <p id=CONFIRM_ACCESS_ID>
-                {what} ", confirm your password. You will not be asked again for 10 minutes."
+                {what} ", confirm your password (or enter a code from your authenticator app). "
+                "You will not be asked again for 10 minutes."
             </p>
             <ActionForm action attr:class="inline-form">
                 <label for="confirm-password">"Your password"</label>

@@ -28,10 +28,17 @@ pub enum AuditAction {
     MemberSignInFailed,
     MemberSignedOut,
     SessionEnded,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    RecoveryCodesReplaced,
+    RecoveryCodeUsed,
+    TwoFactorFailed,
+    TwoFactorRequired,
+    TwoFactorNotRequired,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 21] = [
         AuditAction::ApiSecretCreated,
         AuditAction::ApiSecretRemoved,
         AuditAction::WebhookSignerChanged,
@@ -46,6 +53,13 @@ impl AuditAction {
         AuditAction::MemberSignInFailed,
         AuditAction::MemberSignedOut,
         AuditAction::SessionEnded,
+        AuditAction::TwoFactorEnabled,
+        AuditAction::TwoFactorDisabled,
+        AuditAction::RecoveryCodesReplaced,
+        AuditAction::RecoveryCodeUsed,
+        AuditAction::TwoFactorFailed,
+        AuditAction::TwoFactorRequired,
+        AuditAction::TwoFactorNotRequired,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -64,6 +78,13 @@ impl AuditAction {
             AuditAction::MemberSignInFailed => "member.sign_in_failed",
             AuditAction::MemberSignedOut => "member.signed_out",
             AuditAction::SessionEnded => "member.session_ended",
+            AuditAction::TwoFactorEnabled => "member.two_factor_enabled",
+            AuditAction::TwoFactorDisabled => "member.two_factor_disabled",
+            AuditAction::RecoveryCodesReplaced => "member.recovery_codes_replaced",
+            AuditAction::RecoveryCodeUsed => "member.recovery_code_used",
+            AuditAction::TwoFactorFailed => "member.two_factor_failed",
+            AuditAction::TwoFactorRequired => "member.two_factor_required",
+            AuditAction::TwoFactorNotRequired => "member.two_factor_not_required",
         }
     }
 
@@ -84,6 +105,13 @@ impl AuditAction {
             AuditAction::MemberSignInFailed => "Failed to sign in (wrong password)",
             AuditAction::MemberSignedOut => "Signed out",
             AuditAction::SessionEnded => "Ended one of their sessions",
+            AuditAction::TwoFactorEnabled => "Turned on two-factor authentication",
+            AuditAction::TwoFactorDisabled => "Turned off two-factor authentication",
+            AuditAction::RecoveryCodesReplaced => "Generated new recovery codes",
+            AuditAction::RecoveryCodeUsed => "Signed in with a recovery code",
+            AuditAction::TwoFactorFailed => "Failed two-factor authentication (wrong code)",
+            AuditAction::TwoFactorRequired => "Required two-factor authentication of every member",
+            AuditAction::TwoFactorNotRequired => "Stopped requiring two-factor authentication",
         }
     }
 

@@ -23,7 +23,9 @@ pub async fn tab(pool: &PgPool, member: &Member) -> Result<MembersTab, sqlx::Err
     let members = sqlx::query!(
         r#"SELECT u.id, u.email, m.role AS "role: Role",
                   m.created_at AS "created_at: DateTime<Utc>",
-                  u.last_sign_in_at AS "last_sign_in_at: DateTime<Utc>"
+                  u.last_sign_in_at AS "last_sign_in_at: DateTime<Utc>",
+                  EXISTS (SELECT 1 FROM two_factor t
+                           WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL) AS "two_factor!"
              FROM memberships m JOIN users u ON u.id = m.user_id
             WHERE m.organization_id = $1
             ORDER BY m.created_at, u.email"#,
@@ -38,6 +40,7 @@ pub async fn tab(pool: &PgPool, member: &Member) -> Result<MembersTab, sqlx::Err
         role: row.role,
         joined: row.created_at.into(),
         last_sign_in: row.last_sign_in_at.map(Into::into),
+        two_factor: row.two_factor,
     })
     .collect();
     let invitations = sqlx::query!(
@@ -65,6 +68,7 @@ pub async fn tab(pool: &PgPool, member: &Member) -> Result<MembersTab, sqlx::Err
         you: member.user_id,
         role: member.role,
         confirmed: member.confirmed,
+        require_two_factor: member.two_factor_required,
         members,
         invitations,
         now_ms: now_ms(),

@@ -19,7 +19,7 @@ use crate::{
     accounts::{
         Email, check_password,
         db::{self as accounts_db, SignUpError},
-        handlers::{Authentication, authenticate, internal, password_error},
+        handlers::{Authentication, SECOND_STEP, authenticate, internal, password_error},
         password,
         roles::Action,
         session::{self, SignedIn},
@@ -275,6 +275,14 @@ pub async fn sign_in(
         let email = Email::parse(&invitation.email).map_err(|m| AppError::Invalid(m.into()))?;
         let user_id = match authenticate(&state, &email, form.password, &origin).await? {
             Authentication::Verified(user_id) => user_id,
+            // The code comes on the sign-in's second step; then, signed in, they join from
+            // the invitation's page (still open in this session).
+            Authentication::NeedsSecondFactor(user_id) => {
+                session::await_second_factor(&session, user_id, email.as_str(), "/join".into())
+                    .await
+                    .map_err(|e| internal_error("awaiting a second factor", &e))?;
+                return Ok(Redirect::to(SECOND_STEP).into_response());
+            }
             Authentication::Wrong => {
                 let message = "The password is not right.".to_owned();
                 return Ok(join_page(

@@ -2,7 +2,7 @@
 //! system), shown once in the link. Only their SHA-256 is stored: with that much randomness a
 //! fast hash cannot be reversed, and a lookup by hash is a plain index probe.
 
-use crate::platform::crypto::push_random_base62;
+use crate::platform::crypto::{push_random_base62, sha256};
 
 pub const PREFIX: &str = "inv_";
 const RANDOM_LEN: usize = 43;
@@ -18,10 +18,7 @@ pub fn generate() -> Result<(String, [u8; 32]), rand::rand_core::OsError> {
 
 /// The stored form of a token.
 pub fn hash(token: &str) -> [u8; 32] {
-    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-    let mut hash = [0; 32];
-    hash.copy_from_slice(digest.as_ref());
-    hash
+    sha256(token.as_bytes())
 }
 
 /// Whether `candidate` has the form of a token (checked before any lookup).

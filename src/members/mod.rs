@@ -39,6 +39,8 @@ pub struct TeamMember {
     pub role: Role,
     pub joined: Moment,
     pub last_sign_in: Option<Moment>,
+    /// Whether they turned two-factor authentication on.
+    pub two_factor: bool,
 }
 
 /// An invitation not yet accepted, revoked or expired.
@@ -61,6 +63,8 @@ pub struct MembersTab {
     pub role: Role,
     /// Whether they confirmed who they are lately (step-up): member changes need it.
     pub confirmed: bool,
+    /// Whether the organization requires two-factor authentication.
+    pub require_two_factor: bool,
     pub members: Vec<TeamMember>,
     pub invitations: Vec<PendingInvitation>,
     pub now_ms: i64,

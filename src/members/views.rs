@@ -12,6 +12,7 @@ use crate::{
     accounts::{
         roles::{Action, ONLY_OWNERS_MANAGE_OWNERS, Role},
         step_up::{CONFIRM_ACCESS_ID, ConfirmAccess, ConfirmPassword},
+        two_factor::views::TwoFactorPolicy,
     },
     ui::{
         DataTable, PageTitle,
@@ -119,11 +120,12 @@ fn MembersView(
         <DataTable
             class="members"
             caption="Members"
-            columns=&["Email", "Role", "Joined", "Last sign-in", "Actions"]
+            columns=&["Email", "Role", "Joined", "Last sign-in", "Two-factor", "Actions"]
         >
             {members}
         </DataTable>
         <p class="error" role="alert">{error_of(change.value())}{error_of(remove.value())}</p>
+        <TwoFactorPolicy required=tab.require_two_factor role confirmed />
         <h2>"Invite someone"</h2>
         {feedback.created.clone().map(|created| view! { <InvitationLink created /> })}
         <form class="inline-form" method="post" action="/members/invite">
@@ -226,6 +228,7 @@ fn MemberRow(
                     None => "Never".into_any(),
                 }}
             </td>
+            <td data-title="Two-factor">{if member.two_factor { "On" } else { "Off" }}</td>
             <td class="actions">
                 <ActionForm action=change attr:class="inline-form">
                     <input type="hidden" name="user_id" value=id.clone() />

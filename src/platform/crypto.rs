@@ -1,9 +1,11 @@
-//! Encryption of API secrets at rest: AES-256-GCM under a master key from configuration.
+//! Encryption at rest of API secrets and two-factor seeds: AES-256-GCM under a master key from
+//! configuration.
 //!
-//! The server must use a secret later (verifying REST signatures, signing webhooks), so secrets
-//! are encrypted, not hashed. Each row stores the id of the master key that sealed it, a fresh
-//! 96-bit nonce and the ciphertext; the associated data binds the ciphertext to the row's secret
-//! id and environment id, so a ciphertext copied onto another row does not decrypt.
+//! The server must use them later (verifying REST signatures, signing webhooks, checking
+//! authentication codes), so they are encrypted, not hashed. Each row stores the id of the master
+//! key that sealed it, a fresh 96-bit nonce and the ciphertext; the associated data binds the
+//! ciphertext to what it belongs to ([`Binding`]), so a ciphertext copied onto another row (or
+//! from one table to the other) does not decrypt.
 //!
 //! Master keys come as `id:hex` entries (64 hex digits = 256 bits); the first entry seals new
 //! secrets, the others only open existing ones. Rotation: put a new key first, keep the old ones
@@ -58,6 +60,36 @@ pub enum OpenError {
     Corrupt,
 }
 
+/// What a sealed value belongs to: its associated data.
+#[derive(Debug, Clone, Copy)]
+pub enum Binding {
+    ApiSecret {
+        id: Uuid,
+        environment_id: Uuid,
+    },
+    /// A person's TOTP seed.
+    TwoFactorSeed {
+        user_id: Uuid,
+    },
+}
+
+impl Binding {
+    /// A versioned label, then the ids' raw bytes.
+    fn associated_data(self) -> Vec<u8> {
+        let (label, ids): (&[u8], [Option<Uuid>; 2]) = match self {
+            Binding::ApiSecret { id, environment_id } => {
+                (b"api_secret:v1:", [Some(id), Some(environment_id)])
+            }
+            Binding::TwoFactorSeed { user_id } => (b"totp_seed:v1:", [Some(user_id), None]),
+        };
+        let mut aad = label.to_vec();
+        for id in ids.into_iter().flatten() {
+            aad.extend_from_slice(id.as_bytes());
+        }
+        aad
+    }
+}
+
 impl Keyring {
     /// Parses entries separated by newlines or commas; blank lines and `#` comments are skipped.
     pub fn parse(text: &str) -> Result<Keyring, KeyringError> {
@@ -106,15 +138,10 @@ impl Keyring {
         &self.keys[0].id
     }
 
-    pub fn seal(
-        &self,
-        secret_id: Uuid,
-        environment_id: Uuid,
-        plaintext: &[u8],
-    ) -> Result<Sealed, OpenError> {
+    pub fn seal(&self, binding: Binding, plaintext: &[u8]) -> Result<Sealed, OpenError> {
         let key = &self.keys[0];
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let aad = associated_data(secret_id, environment_id);
+        let aad = binding.associated_data();
         let ciphertext = key
             .cipher
             .encrypt(
@@ -135,8 +162,7 @@ impl Keyring {
     /// The plaintext, wiped from memory when dropped.
     pub fn open(
         &self,
-        secret_id: Uuid,
-        environment_id: Uuid,
+        binding: Binding,
         key_id: &str,
         nonce: &[u8],
         ciphertext: &[u8],
@@ -149,7 +175,7 @@ impl Keyring {
         if nonce.len() != 12 {
             return Err(OpenError::Corrupt);
         }
-        let aad = associated_data(secret_id, environment_id);
+        let aad = binding.associated_data();
         key.cipher
             .decrypt(
                 Nonce::from_slice(nonce),
@@ -174,15 +200,6 @@ impl fmt::Debug for Keyring {
     }
 }
 
-/// `api_secret:v1:` + secret id + environment id (raw bytes).
-fn associated_data(secret_id: Uuid, environment_id: Uuid) -> Vec<u8> {
-    let mut aad = b"api_secret:v1:".to_vec();
-    aad.extend_from_slice(secret_id.as_bytes());
-    aad.extend_from_slice(environment_id.as_bytes());
-    aad
-}
-
-/// Reads a key file, refusing one that other users could read.
 /// Appends `count` random base62 characters (`[0-9A-Za-z]`, from the operating system's CSPRNG)
 /// to `out`: the random part of API secrets and invitation tokens. Fails only if the operating
 /// system cannot supply randomness.
@@ -204,6 +221,24 @@ pub fn push_random_base62(out: &mut String, count: usize) -> Result<(), rand::ra
     Ok(())
 }
 
+/// `N` random bytes from the operating system's CSPRNG, wiped when dropped.
+pub fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>, rand::rand_core::OsError> {
+    use rand::{TryRngCore, rngs::OsRng};
+    let mut bytes = Zeroizing::new([0; N]);
+    OsRng.try_fill_bytes(bytes.as_mut_slice())?;
+    Ok(bytes)
+}
+
+/// SHA-256: the stored form of random tokens (invitation links, recovery codes), whose
+/// randomness makes a fast hash irreversible.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut hash = [0; 32];
+    hash.copy_from_slice(digest.as_ref());
+    hash
+}
+
+/// Reads a key file, refusing one that other users could read.
 pub fn read_key_file(path: &Path) -> Result<Zeroizing<String>, std::io::Error> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)?.permissions().mode();
@@ -252,21 +287,44 @@ mod tests {
     fn sealed_secrets_open_with_their_ids_only() {
         let keyring = Keyring::parse(K1).unwrap();
         let (secret, env) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let sealed = keyring.seal(secret, env, b"csk_value").unwrap();
+        let binding = |id, environment_id| Binding::ApiSecret { id, environment_id };
+        let sealed = keyring.seal(binding(secret, env), b"csk_value").unwrap();
         assert_eq!(sealed.key_id, "k1");
         assert_eq!(sealed.nonce.len(), 12);
         assert!(!sealed.ciphertext.windows(9).any(|w| w == b"csk_value"));
-        let open = |s, e| keyring.open(s, e, "k1", &sealed.nonce, &sealed.ciphertext);
-        assert_eq!(open(secret, env).unwrap().as_slice(), b"csk_value");
-        assert_eq!(open(Uuid::from_u128(3), env), Err(OpenError::Corrupt));
-        assert_eq!(open(secret, Uuid::from_u128(3)), Err(OpenError::Corrupt));
+        let open = |b| keyring.open(b, "k1", &sealed.nonce, &sealed.ciphertext);
+        assert_eq!(open(binding(secret, env)).unwrap().as_slice(), b"csk_value");
+        assert_eq!(
+            open(binding(Uuid::from_u128(3), env)),
+            Err(OpenError::Corrupt)
+        );
+        assert_eq!(
+            open(binding(secret, Uuid::from_u128(3))),
+            Err(OpenError::Corrupt)
+        );
+        // Neither opens as a two-factor seed, nor a seed as another person's.
+        assert_eq!(
+            open(Binding::TwoFactorSeed { user_id: secret }),
+            Err(OpenError::Corrupt)
+        );
+        let seed = Binding::TwoFactorSeed { user_id: secret };
+        let sealed = keyring.seal(seed, b"seed").unwrap();
+        let open = |b| keyring.open(b, "k1", &sealed.nonce, &sealed.ciphertext);
+        assert_eq!(open(seed).unwrap().as_slice(), b"seed");
+        let other = Binding::TwoFactorSeed { user_id: env };
+        assert_eq!(open(other), Err(OpenError::Corrupt));
     }
+
+    const NIL: Binding = Binding::ApiSecret {
+        id: Uuid::nil(),
+        environment_id: Uuid::nil(),
+    };
 
     #[test]
     fn every_seal_uses_a_fresh_nonce() {
         let keyring = Keyring::parse(K1).unwrap();
-        let a = keyring.seal(Uuid::nil(), Uuid::nil(), b"x").unwrap();
-        let b = keyring.seal(Uuid::nil(), Uuid::nil(), b"x").unwrap();
+        let a = keyring.seal(NIL, b"x").unwrap();
+        let b = keyring.seal(NIL, b"x").unwrap();
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.ciphertext, b.ciphertext);
     }
@@ -274,36 +332,18 @@ mod tests {
     #[test]
     fn after_rotation_old_secrets_still_open_and_new_ones_use_the_new_key() {
         let old = Keyring::parse(K1).unwrap();
-        let sealed = old.seal(Uuid::nil(), Uuid::nil(), b"old").unwrap();
+        let sealed = old.seal(NIL, b"old").unwrap();
         let rotated = Keyring::parse(&format!("{K2}\n{K1}")).unwrap();
         assert_eq!(rotated.current_key_id(), "k2");
         let opened = rotated
-            .open(
-                Uuid::nil(),
-                Uuid::nil(),
-                "k1",
-                &sealed.nonce,
-                &sealed.ciphertext,
-            )
+            .open(NIL, "k1", &sealed.nonce, &sealed.ciphertext)
             .unwrap();
         assert_eq!(opened.as_slice(), b"old");
-        assert_eq!(
-            rotated
-                .seal(Uuid::nil(), Uuid::nil(), b"new")
-                .unwrap()
-                .key_id,
-            "k2"
-        );
+        assert_eq!(rotated.seal(NIL, b"new").unwrap().key_id, "k2");
         // Without the old key, its secrets cannot be opened, and the error says which key.
         let only_new = Keyring::parse(K2).unwrap();
         assert_eq!(
-            only_new.open(
-                Uuid::nil(),
-                Uuid::nil(),
-                "k1",
-                &sealed.nonce,
-                &sealed.ciphertext
-            ),
+            only_new.open(NIL, "k1", &sealed.nonce, &sealed.ciphertext),
             Err(OpenError::UnknownKey("k1".into()))
         );
     }

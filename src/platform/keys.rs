@@ -25,7 +25,7 @@ use sqlx::PgPool;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use crate::platform::crypto::{Keyring, OpenError};
+use crate::platform::crypto::{Binding, Keyring, OpenError};
 
 pub const CHANNEL: &str = "api_secrets_changed";
 /// At most this many environments with secrets are cached; beyond, the least recently used
@@ -210,13 +210,11 @@ impl KeyCache {
         let keys: Keys = rows
             .into_iter()
             .map(|row| {
-                let key = keyring.open(
-                    row.id,
+                let binding = Binding::ApiSecret {
+                    id: row.id,
                     environment_id,
-                    &row.key_id,
-                    &row.nonce,
-                    &row.ciphertext,
-                )?;
+                };
+                let key = keyring.open(binding, &row.key_id, &row.nonce, &row.ciphertext)?;
                 Ok(SecretKey {
                     id: row.id,
                     // The decrypted bytes are zeroized when `key` drops, right after.

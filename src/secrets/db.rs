@@ -13,7 +13,7 @@ use crate::{
     environments::Environment,
     events::Event,
     platform::{
-        crypto::{Keyring, OpenError},
+        crypto::{Binding, Keyring, OpenError},
         outbox,
     },
     ui::time::Moment,
@@ -179,7 +179,7 @@ pub async fn create(
     let id = Uuid::new_v4();
     let value = token::generate()?;
     let masked = token::mask(&value);
-    let sealed = keyring.seal(id, environment_id, value.as_bytes())?;
+    let sealed = keyring.seal(Binding::ApiSecret { id, environment_id }, value.as_bytes())?;
     let row = sqlx::query_as!(
         Row,
         r#"INSERT INTO api_secrets (id, environment_id, slot, label, masked, key_id, nonce, ciphertext)
@@ -332,13 +332,11 @@ pub async fn reveal(
     let Some(sealed) = sealed else {
         return Ok(None);
     };
-    let value = keyring.open(
-        secret_id,
+    let binding = Binding::ApiSecret {
+        id: secret_id,
         environment_id,
-        &sealed.key_id,
-        &sealed.nonce,
-        &sealed.ciphertext,
-    )?;
+    };
+    let value = keyring.open(binding, &sealed.key_id, &sealed.nonce, &sealed.ciphertext)?;
     Ok(Some(value))
 }
 

@@ -18,7 +18,7 @@ use tracing::Span;
 
 use super::{action_errors, csrf, health};
 use crate::{
-    accounts::{handlers, session},
+    accounts::{handlers, session, two_factor::handlers as two_factor},
     api,
     app::{App, shell},
     audit_log, environments, members,
@@ -72,7 +72,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api-secrets", get(environments::handlers::home))
         .route("/sign-up", post(handlers::sign_up))
         .route("/sign-in", post(handlers::sign_in))
+        .route("/sign-in/two-factor", post(two_factor::second_step_post))
         .route("/sign-out", post(handlers::sign_out))
+        .route("/security/two-factor/setup", post(two_factor::setup))
+        .route("/security/two-factor/enable", post(two_factor::enable))
+        .route(
+            "/security/two-factor/recovery-codes",
+            post(two_factor::replace_recovery_codes),
+        )
+        .route("/security/two-factor/disable", post(two_factor::disable))
         .route(
             "/environments/switch",
             get(environments::handlers::switch_environment),

@@ -16,4 +16,5 @@ mod roles;
 mod sessions;
 mod snippets;
 mod step_up;
+mod two_factor;
 mod webhooks;

@@ -22,27 +22,31 @@ pub struct Snapshot {
     webhooks: i64,
     environments: i64,
     invitations: i64,
+    require_two_factor: bool,
 }
 
 pub async fn snapshot(pool: &PgPool, env: Uuid) -> Snapshot {
-    let (secrets, signer, webhooks, environments, invitations) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM api_secrets WHERE environment_id = e.id),
+    let (secrets, signer, webhooks, environments, invitations, require_two_factor) =
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM api_secrets WHERE environment_id = e.id),
                 e.webhook_signer_id,
                 (SELECT count(*) FROM webhooks WHERE environment_id = e.id),
                 (SELECT count(*) FROM environments WHERE organization_id = e.organization_id),
-                (SELECT count(*) FROM invitations WHERE organization_id = e.organization_id)
-           FROM environments e WHERE e.id = $1",
-    )
-    .bind(env)
-    .fetch_one(pool)
-    .await
-    .unwrap();
+                (SELECT count(*) FROM invitations WHERE organization_id = e.organization_id),
+                o.require_two_factor
+           FROM environments e JOIN organizations o ON o.id = e.organization_id WHERE e.id = $1",
+        )
+        .bind(env)
+        .fetch_one(pool)
+        .await
+        .unwrap();
     Snapshot {
         secrets,
         signer,
         webhooks,
         environments,
         invitations,
+        require_two_factor,
     }
 }
 
@@ -92,6 +96,11 @@ pub async fn attempt(
         Action::ManageMembers => {
             client
                 .invite(&format!("new-{tag}@example.com"), "viewer")
+                .await
+        }
+        Action::RequireTwoFactor => {
+            client
+                .post_form("/rpc/require_two_factor", &[("required", "true")])
                 .await
         }
     }

@@ -22,7 +22,7 @@ const ASKED: &str = "Confirm your password to continue.";
 
 /// Whether a server function (its JSON error) or a form (its page) answered that the action
 /// needs a confirmation first.
-fn asked(reply: &Reply) -> bool {
+pub fn asked(reply: &Reply) -> bool {
     reply.status == StatusCode::FORBIDDEN
         && (serde_json::from_str::<AppError>(&reply.body).ok()
             == Some(AppError::ConfirmationNeeded)
@@ -30,7 +30,7 @@ fn asked(reply: &Reply) -> bool {
 }
 
 /// Moves `email`'s sessions' last confirmation `seconds` into the past, as time would.
-async fn confirmed_ago(pool: &PgPool, email: &str, seconds: i32) {
+pub async fn confirmed_ago(pool: &PgPool, email: &str, seconds: i32) {
     sqlx::query(
         "UPDATE user_sessions SET confirmed_at = now() - make_interval(secs => $2)
           WHERE user_id = (SELECT id FROM users WHERE email = $1)",
@@ -178,9 +178,7 @@ async fn wrong_confirmations_are_throttled_like_sign_ins(pool: PgPool) {
         right.body
     );
     assert!(
-        right
-            .body
-            .contains("Too many wrong passwords. Try again in"),
+        right.body.contains("Too many wrong attempts. Try again in"),
         "{}",
         right.body
     );

@@ -1,0 +1,112 @@
+//! Checking a typed code: under the sign-in throttle (a wrong code counts as a failed sign-in
+//! for the account and the address), each TOTP code once, each recovery code once. In the
+//! caller's transaction, which holds the person's two-factor row locked: what the code lets
+//! through commits with its acceptance, or neither does.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{
+    db, is_code,
+    totp::{Seed, is_fresh, recovery_code_hash},
+};
+use crate::{
+    accounts::{
+        Email,
+        throttle::{self, Reservation, RetryAfter},
+    },
+    audit::{self, AuditAction, Origin},
+    error::{AppError, internal_error},
+    platform::{crypto::Binding, state::AppState},
+};
+
+/// What the code is typed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Confirming a new set-up: a code of the seed not yet enabled.
+    Enable,
+    /// The second step of signing in: a code, or a recovery code.
+    SignIn,
+    /// Confirming it is them before a dangerous action (step-up): a code.
+    StepUp,
+}
+
+pub enum Proof {
+    Accepted,
+    Wrong,
+    /// Too many recent failures for this account or address: not even checked.
+    Throttled(RetryAfter),
+}
+
+/// Checks `typed` for the person `user_id` (`email`, theirs, is what the throttle counts).
+pub async fn check(
+    state: &AppState,
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    email: &Email,
+    typed: &str,
+    origin: &Origin,
+    purpose: Purpose,
+) -> Result<Proof, AppError> {
+    let reservation = throttle::reserve(&state.pool, email, origin.address()).await?;
+    if let Reservation::Throttled(wait) = reservation {
+        return Ok(Proof::Throttled(wait));
+    }
+    let accepted = if is_code(typed) {
+        let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+        totp_accepted(state, tx, user_id, &digits, purpose == Purpose::Enable).await?
+    } else if purpose == Purpose::SignIn
+        && let Some(hash) = recovery_code_hash(typed)
+    {
+        let used = db::use_recovery_code(&mut *tx, user_id, &hash).await?;
+        if used {
+            let action = AuditAction::RecoveryCodeUsed;
+            audit::record_for_each_organization(&mut *tx, user_id, origin, action).await?;
+        }
+        used
+    } else {
+        false
+    };
+    if accepted {
+        throttle::clear_account(&state.pool, email).await?;
+        Ok(Proof::Accepted)
+    } else {
+        let action = AuditAction::TwoFactorFailed;
+        audit::record_for_each_organization(&mut *tx, user_id, origin, action).await?;
+        Ok(Proof::Wrong)
+    }
+}
+
+/// Whether `code` is the person's for a time step later than any accepted before; accepting
+/// it makes it the newest (so it never works again).
+async fn totp_accepted(
+    state: &AppState,
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    code: &str,
+    enabling: bool,
+) -> Result<bool, AppError> {
+    let Some(stored) = db::seed(&mut *tx, user_id).await? else {
+        return Ok(false);
+    };
+    if stored.enabled == enabling {
+        return Ok(false);
+    }
+    let seed = state
+        .keyring
+        .open(
+            Binding::TwoFactorSeed { user_id },
+            &stored.key_id,
+            &stored.nonce,
+            &stored.ciphertext,
+        )
+        .map(Seed::from_bytes)
+        .map_err(|e| internal_error("opening a two-factor seed", &e))?;
+    let now = chrono::Utc::now().timestamp().max(0).unsigned_abs();
+    match seed.matching_step(code, now) {
+        Some(step) if is_fresh(step, stored.last_step) => {
+            Ok(db::accept_step(&mut *tx, user_id, step, enabling).await?)
+        }
+        _ => Ok(false),
+    }
+}
