@@ -14,10 +14,11 @@ use portal::secrets::removal_phrase;
 use sqlx::PgPool;
 
 /// Everything the server logs (every level, every module) while secrets are created, listed,
-/// refused and removed, and an invitation is made, opened, refused and accepted: neither a
-/// secret's value nor the invitation's token is ever in it.
+/// refused and removed, an invitation is made, opened, refused and accepted, and two-factor
+/// authentication is set up and used: no secret's value, invitation token, password, two-factor
+/// key or code is ever in it.
 #[sqlx::test]
-async fn secret_values_invitation_tokens_and_passwords_never_reach_the_logs(pool: PgPool) {
+async fn secrets_tokens_passwords_and_two_factor_codes_never_reach_the_logs(pool: PgPool) {
     use tracing_subscriber::fmt::MakeWriter;
 
     #[derive(Clone, Default)]
@@ -81,6 +82,21 @@ async fn secret_values_invitation_tokens_and_passwords_never_reach_the_logs(pool
             .await;
     }
 
+    // Two-factor authentication: its key, codes and recovery codes, right and wrong.
+    let (key, seed, codes) = common::turn_on_with_key(&mut client).await;
+    client.post_form("/sign-out", &[]).await;
+    client.sign_in("ada@example.com", common::PASSWORD).await;
+    let wrong_code = if common::code_at(&seed, common::now()) == "424242" {
+        "242424"
+    } else {
+        "424242"
+    };
+    for code in [wrong_code, codes[0].as_str()] {
+        client
+            .post_form("/sign-in/two-factor", &[("code", code)])
+            .await;
+    }
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("/rpc/create_api_secret"), "the capture works");
     for created in &values {
@@ -94,5 +110,14 @@ async fn secret_values_invitation_tokens_and_passwords_never_reach_the_logs(pool
     assert!(logs.contains("/rpc/confirm_password"), "the capture works");
     for password in [guess, common::PASSWORD] {
         assert!(!logs.contains(password), "a password reached the logs");
+    }
+    assert!(logs.contains("/sign-in/two-factor"), "the capture works");
+    let key_digits = key.replace(' ', "");
+    assert!(
+        !logs.contains(&key_digits[..16]) && !logs.contains(&key[..14]),
+        "a two-factor key reached the logs"
+    );
+    for code in codes.iter().map(String::as_str).chain([wrong_code]) {
+        assert!(!logs.contains(code), "a code reached the logs");
     }
 }

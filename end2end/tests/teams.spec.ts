@@ -165,7 +165,7 @@ test("the Sessions page lists where you are signed in and ends another session",
   // Your address in the header leads to your account's security, and on to your sessions.
   await page.getByRole("link", { name: customer.email }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Security" })).toBeVisible();
-  await page.getByRole("link", { name: "Sessions" }).click();
+  await page.getByRole("link", { name: "Sessions", exact: true }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Sessions" })).toBeVisible();
   const table = page.getByRole("table", { name: "Your sessions" });
   await expect(table.getByRole("row")).toHaveCount(3);

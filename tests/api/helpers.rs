@@ -395,3 +395,77 @@ impl TestApp {
         client
     }
 }
+
+// Two-factor authentication, as an authenticator app and a person do it.
+
+/// Decodes RFC 4648 base32 (no padding; spaces ignored), as apps read a typed key.
+pub fn base32(key: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0, 0u32, Vec::new());
+    for c in key.bytes().filter(|c| *c != b' ') {
+        let index = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
+        value = (value << 5) | index;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+            value &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// The 6-digit code of `seed` at `seconds` since the epoch (RFC 6238: HOTP of the 30-second
+/// step, dynamic truncation).
+pub fn code_at(seed: &[u8], seconds: i64) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, seed);
+    let tag = ring::hmac::sign(&key, &((seconds / 30) as u64).to_be_bytes());
+    let mac = tag.as_ref();
+    let offset = usize::from(mac[19] & 0x0f);
+    let number = u32::from_be_bytes(mac[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff;
+    format!("{:06}", number % 1_000_000)
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// What a page shows between `start` and the next `end`.
+pub fn between<'a>(body: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = body.find(start)? + start.len();
+    Some(&body[from..from + body[from..].find(end)?])
+}
+
+pub fn recovery_codes(body: &str) -> Vec<String> {
+    let list = between(body, "class=\"recovery-codes\"", "</ol>").unwrap_or_default();
+    list.split("<code>")
+        .skip(1)
+        .filter_map(|item| item.split("</code>").next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Sets two-factor authentication up for the signed-in `client`: its seed (read from the page,
+/// as a person would type it) and recovery codes. The code used is the current step's.
+pub async fn turn_on(client: &mut Client) -> (Vec<u8>, Vec<String>) {
+    let (_, seed, codes) = turn_on_with_key(client).await;
+    (seed, codes)
+}
+
+/// [`turn_on`], and the key as the page showed it.
+pub async fn turn_on_with_key(client: &mut Client) -> (String, Vec<u8>, Vec<String>) {
+    let setup = client.post_form("/security/two-factor/setup", &[]).await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
+    assert!(setup.body.contains("<svg"), "a QR code");
+    let key = between(&setup.body, "<code class=\"manual-key\">", "</code>").expect("the key");
+    let (key, seed) = (key.to_owned(), base32(key));
+    assert_eq!(seed.len(), 20);
+    let code = code_at(&seed, now());
+    let on = client
+        .post_form("/security/two-factor/enable", &[("code", &code)])
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let codes = recovery_codes(&on.body);
+    assert_eq!(codes.len(), 10, "{}", on.body);
+    (key, seed, codes)
+}

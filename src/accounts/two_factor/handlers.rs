@@ -126,14 +126,10 @@ pub async fn enable(
             }
             Proof::Throttled(wait) => return Err(Refused::Throttled(wait)),
         }
-        let codes = new_recovery_codes(&mut tx, &member).await?;
         let enabled = AuditAction::TwoFactorEnabled;
-        audit::record_for_each_organization(&mut *tx, member.user_id, &origin, enabled).await?;
+        let revealed = new_recovery_codes(&mut tx, &member, &origin, enabled).await?;
         tx.commit().await?;
-        Ok(Revealed {
-            recovery_codes: codes,
-            ..Revealed::default()
-        })
+        Ok(revealed)
     };
     page(&state, extensions, outcome.await).await
 }
@@ -151,14 +147,10 @@ pub async fn replace_recovery_codes(
             return Err(AppError::Conflict(NOT_ON.into()).into());
         }
         let mut tx = state.pool.begin().await?;
-        let codes = new_recovery_codes(&mut tx, &member).await?;
         let replaced = AuditAction::RecoveryCodesReplaced;
-        audit::record_for_each_organization(&mut *tx, member.user_id, &origin, replaced).await?;
+        let revealed = new_recovery_codes(&mut tx, &member, &origin, replaced).await?;
         tx.commit().await?;
-        Ok(Revealed {
-            recovery_codes: codes,
-            ..Revealed::default()
-        })
+        Ok(revealed)
     };
     page(&state, extensions, outcome.await).await
 }
@@ -212,15 +204,22 @@ fn email_of(member: &Member) -> Result<Email, AppError> {
     Email::parse(&member.email).map_err(|_| AppError::Unauthorized)
 }
 
-/// New recovery codes (their hashes replace the old ones in `tx`); the codes, to show once.
+/// New recovery codes (their hashes replace the old ones in `tx`, the trail records `action`):
+/// the codes, to show once.
 async fn new_recovery_codes(
     tx: &mut sqlx::PgConnection,
     member: &Member,
-) -> Result<Vec<String>, AppError> {
+    origin: &Origin,
+    action: AuditAction,
+) -> Result<Revealed, AppError> {
     let codes = totp::recovery_codes().map_err(|e| internal_error("drawing codes", &e))?;
     let hashes: Vec<[u8; 32]> = codes.iter().map(|(_, hash)| *hash).collect();
     db::replace_recovery_codes(tx, member.user_id, &hashes).await?;
-    Ok(codes.into_iter().map(|(code, _)| code).collect())
+    audit::record_for_each_organization(&mut *tx, member.user_id, origin, action).await?;
+    Ok(Revealed {
+        recovery_codes: codes.into_iter().map(|(code, _)| code).collect(),
+        ..Revealed::default()
+    })
 }
 
 /// The Security page, showing what this answer reveals, or what went wrong (with its status).

@@ -75,11 +75,11 @@ impl Seed {
         let current = now / STEP_SECONDS;
         let skew = u64::from(SKEW_STEPS);
         (current.saturating_sub(skew)..=current + skew)
-            .filter(|step| {
+            .rev()
+            .find(|step| {
                 let expected = Zeroizing::new(totp.generate(step * STEP_SECONDS));
                 bool::from(expected.as_bytes().ct_eq(code.as_bytes()))
             })
-            .last()
             .and_then(|step| i64::try_from(step).ok())
     }
 }
