@@ -264,12 +264,15 @@ fn is_public(path: &str) -> bool {
 }
 
 /// What a member who must set up two-factor authentication may still open: the set-up, its
-/// confirmation, their sessions, signing out, another organization.
+/// confirmation, their sessions, signing out (or in as someone else), another organization.
+/// Server functions are not: they are the portal's actions.
 fn opens_before_two_factor(path: &str) -> bool {
-    matches!(
-        path,
-        "/security" | "/sessions" | "/sign-out" | "/organizations/switch"
-    ) || path.starts_with("/security/")
+    (is_public(path) && !path.starts_with("/rpc/"))
+        || matches!(
+            path,
+            "/security" | "/sessions" | "/sign-out" | "/organizations/switch"
+        )
+        || path.starts_with("/security/")
         || matches!(
             path,
             "/rpc/confirm_password"

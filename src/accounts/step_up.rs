@@ -16,6 +16,7 @@ use super::{
     db::confirm_session,
     handlers::{Authentication, authenticate},
     session::require_member,
+    throttle::clear_account,
     two_factor::{
         is_code,
         verify::{Proof, Purpose, check},
@@ -43,38 +44,39 @@ pub async fn confirm_password(password: String) -> Result<(), AppError> {
     let state = app_state()?;
     let email = Email::parse(&member.email).map_err(|_| fail(AppError::Unauthorized))?;
     let origin = Origin::of_server_fn();
-    let (proved, wrong) = if member.two_factor && is_code(&password) {
-        let mut tx = state.pool.begin().await?;
+    let wait = if member.two_factor && is_code(&password) {
         let (user_id, purpose) = (member.user_id, Purpose::StepUp);
-        let proof = check(
-            &state, &mut tx, user_id, &email, &password, &origin, purpose,
-        )
-        .await?;
-        tx.commit().await?;
-        match proof {
-            Proof::Accepted => (Ok(true), WRONG_CODE),
-            Proof::Wrong => (Ok(false), WRONG_CODE),
-            Proof::Throttled(wait) => (Err(wait), WRONG_CODE),
+        match check(&state, user_id, &email, &password, &origin, purpose).await? {
+            Proof::Accepted(mut tx) => {
+                confirm_session(&mut *tx, member.session_id).await?;
+                tx.commit().await?;
+                return Ok(());
+            }
+            Proof::Wrong => return Err(fail(AppError::Invalid(WRONG_CODE.into()))),
+            Proof::Throttled(wait) => wait,
         }
     } else {
         match authenticate(&state, &email, password, &origin).await? {
-            Authentication::Verified(user_id) | Authentication::NeedsSecondFactor(user_id) => {
-                (Ok(user_id == member.user_id), WRONG_PASSWORD)
+            Authentication::Verified(user_id) | Authentication::NeedsSecondFactor(user_id)
+                if user_id == member.user_id =>
+            {
+                // This session passed the second factor already: the right password clears
+                // the count it was checked under, as a sign-in would.
+                clear_account(&state.pool, &email).await?;
+                confirm_session(&state.pool, member.session_id).await?;
+                return Ok(());
             }
-            Authentication::Wrong => (Ok(false), WRONG_PASSWORD),
-            Authentication::Throttled(wait) => (Err(wait), WRONG_PASSWORD),
+            Authentication::Verified(_)
+            | Authentication::NeedsSecondFactor(_)
+            | Authentication::Wrong => {
+                return Err(fail(AppError::Invalid(WRONG_PASSWORD.into())));
+            }
+            Authentication::Throttled(wait) => wait,
         }
     };
-    match proved {
-        Ok(true) => {
-            confirm_session(&state.pool, member.session_id).await?;
-            Ok(())
-        }
-        Ok(false) => Err(fail(AppError::Invalid(wrong.into()))),
-        Err(wait) => Err(fail(AppError::TooManyAttempts(
-            wait.message("Too many wrong attempts."),
-        ))),
-    }
+    Err(fail(AppError::TooManyAttempts(
+        wait.message("Too many wrong attempts."),
+    )))
 }
 
 /// A form's step-up, in the browser: whether the page must ask for the password (shared by

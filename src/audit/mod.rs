@@ -108,7 +108,7 @@ impl AuditAction {
             AuditAction::TwoFactorEnabled => "Turned on two-factor authentication",
             AuditAction::TwoFactorDisabled => "Turned off two-factor authentication",
             AuditAction::RecoveryCodesReplaced => "Generated new recovery codes",
-            AuditAction::RecoveryCodeUsed => "Signed in with a recovery code",
+            AuditAction::RecoveryCodeUsed => "Used a recovery code",
             AuditAction::TwoFactorFailed => "Failed two-factor authentication (wrong code)",
             AuditAction::TwoFactorRequired => "Required two-factor authentication of every member",
             AuditAction::TwoFactorNotRequired => "Stopped requiring two-factor authentication",

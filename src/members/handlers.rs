@@ -19,11 +19,15 @@ use crate::{
     accounts::{
         Email, check_password,
         db::{self as accounts_db, SignUpError},
-        handlers::{Authentication, SECOND_STEP, authenticate, internal, password_error},
+        handlers::{Authentication, authenticate, internal, password_error},
         password,
         roles::Action,
         session::{self, SignedIn},
         throttle::{self, Reservation},
+        two_factor::{
+            handlers::WRONG_CODE,
+            verify::{Proof, Purpose, check},
+        },
     },
     audit::Origin,
     error::{AppError, internal_error},
@@ -258,6 +262,9 @@ pub async fn sign_up(
 #[derive(Deserialize)]
 pub struct JoinSignInForm {
     password: String,
+    /// A two-factor code (or recovery code), for accounts that use it.
+    #[serde(default)]
+    code: String,
 }
 
 /// `POST /join/sign-in`: someone with an account for the invited address signs in with their
@@ -275,13 +282,40 @@ pub async fn sign_in(
         let email = Email::parse(&invitation.email).map_err(|m| AppError::Invalid(m.into()))?;
         let user_id = match authenticate(&state, &email, form.password, &origin).await? {
             Authentication::Verified(user_id) => user_id,
-            // The code comes on the sign-in's second step; then, signed in, they join from
-            // the invitation's page (still open in this session).
+            // Both factors in one post: the form asks for the code once the password is known
+            // to be right.
+            Authentication::NeedsSecondFactor(_) if form.code.trim().is_empty() => {
+                let message = "Your account uses two-factor authentication: enter a code from \
+                     your authenticator app (or a recovery code) too.";
+                let feedback = JoinFeedback {
+                    error: Some(message.into()),
+                    needs_code: true,
+                };
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                return Ok(join_page_with(&state, extensions.clone(), status, feedback).await);
+            }
             Authentication::NeedsSecondFactor(user_id) => {
-                session::await_second_factor(&session, user_id, email.as_str(), "/join".into())
-                    .await
-                    .map_err(|e| internal_error("awaiting a second factor", &e))?;
-                return Ok(Redirect::to(SECOND_STEP).into_response());
+                let purpose = Purpose::SignIn;
+                match check(&state, user_id, &email, &form.code, &origin, purpose).await? {
+                    Proof::Accepted(tx) => {
+                        tx.commit().await?;
+                        user_id
+                    }
+                    Proof::Wrong => {
+                        let feedback = JoinFeedback {
+                            error: Some(WRONG_CODE.into()),
+                            needs_code: true,
+                        };
+                        let status = StatusCode::UNAUTHORIZED;
+                        return Ok(
+                            join_page_with(&state, extensions.clone(), status, feedback).await
+                        );
+                    }
+                    Proof::Throttled(wait) => {
+                        let what = "Too many wrong codes.";
+                        return Ok(throttled(&state, extensions.clone(), what, wait).await);
+                    }
+                }
             }
             Authentication::Wrong => {
                 let message = "The password is not right.".to_owned();
@@ -395,7 +429,19 @@ async fn join_page(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let feedback = JoinFeedback { error };
+    let feedback = JoinFeedback {
+        error,
+        needs_code: false,
+    };
+    join_page_with(state, extensions, status, feedback).await
+}
+
+async fn join_page_with(
+    state: &AppState,
+    extensions: Extensions,
+    status: StatusCode,
+    feedback: JoinFeedback,
+) -> Response {
     state
         .render_page("/join", status, extensions, move || {
             provide_context(feedback.clone())

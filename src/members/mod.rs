@@ -92,6 +92,8 @@ pub struct InviteFeedback {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JoinFeedback {
     pub error: Option<String>,
+    /// The account uses two-factor authentication: the sign-in form asks for a code too.
+    pub needs_code: bool,
 }
 
 /// An invitation, as the person who opened its link sees it.

@@ -356,10 +356,11 @@ pub fn JoinPage() -> impl IntoView {
     let feedback = use_context::<JoinFeedback>().unwrap_or_default();
     loaded(view_data, move |join: JoinView| {
         let error = feedback.error.clone();
+        let needs_code = feedback.needs_code;
         view! {
             <PageTitle text="Join an organization · Customer Portal" />
             <div class="auth">
-                <JoinBody join />
+                <JoinBody join needs_code />
                 <p class="error" role="alert">{error}</p>
             </div>
         }
@@ -368,7 +369,11 @@ pub fn JoinPage() -> impl IntoView {
 }
 
 #[component]
-fn JoinBody(join: JoinView) -> impl IntoView {
+fn JoinBody(
+    join: JoinView,
+    /// The sign-in form asks for a two-factor code too.
+    needs_code: bool,
+) -> impl IntoView {
     let Some(invitation) = join.invitation else {
         return view! {
             <h1>"This invitation link is not valid"</h1>
@@ -402,10 +407,13 @@ fn JoinBody(join: JoinView) -> impl IntoView {
         }
         .into_any(),
         None if invitation.has_account => view! {
-            <PasswordForm email=invitation.email.clone() new_account=false />
+            <PasswordForm email=invitation.email.clone() new_account=false needs_code />
         }
         .into_any(),
-        None => view! { <PasswordForm email=invitation.email.clone() new_account=true /> }.into_any(),
+        None => {
+            view! { <PasswordForm email=invitation.email.clone() new_account=true needs_code=false /> }
+                .into_any()
+        }
     };
     view! {
         <h1>{heading}</h1>
@@ -417,7 +425,7 @@ fn JoinBody(join: JoinView) -> impl IntoView {
 
 /// Joining with a password: a new account's (at least 12 characters), or an existing one's.
 #[component]
-fn PasswordForm(email: String, new_account: bool) -> impl IntoView {
+fn PasswordForm(email: String, new_account: bool, needs_code: bool) -> impl IntoView {
     let (action, intro, autocomplete, button) = if new_account {
         (
             "/join/sign-up",
@@ -452,6 +460,25 @@ fn PasswordForm(email: String, new_account: bool) -> impl IntoView {
             {new_account
                 .then(|| {
                     view! { <p id="join-password-hint" class="hint">"At least 12 characters."</p> }
+                })}
+            {needs_code
+                .then(|| {
+                    view! {
+                        <label for="join-code">"Authentication code"</label>
+                        <input
+                            id="join-code"
+                            name="code"
+                            type="text"
+                            required
+                            maxlength="64"
+                            autocomplete="one-time-code"
+                            autofocus
+                            aria-describedby="join-code-hint"
+                        />
+                        <p id="join-code-hint" class="hint">
+                            "The 6-digit code your authenticator app shows, or one of your recovery codes."
+                        </p>
+                    }
                 })}
             <button type="submit">{button}</button>
         </form>

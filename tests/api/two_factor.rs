@@ -80,6 +80,12 @@ async fn two_factor_is_set_up_with_a_code_and_then_asked_at_every_sign_in(pool: 
     assert!(codes.iter().all(|code| !page.body.contains(code.as_str())));
     let stored: i64 = count(&pool, "SELECT count(*) FROM recovery_codes").await;
     assert_eq!(stored, 10);
+    let again = enable(&mut client, &code_at(&seed, now() + 30)).await;
+    assert_eq!(
+        again.status,
+        StatusCode::CONFLICT,
+        "on already: no new codes"
+    );
 
     // Signing in: the password alone signs nobody in.
     password_step(&mut client, "ada@example.com").await;
@@ -210,17 +216,29 @@ async fn wrong_codes_are_throttled_and_the_right_password_does_not_reset_the_cou
 async fn step_up_takes_a_code_once_and_changes_need_it(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let (mut ada, env) = app.customer("ada@example.com").await;
-    let (seed, _) = turn_on(&mut ada).await;
+    let (seed, codes) = turn_on(&mut ada).await;
     confirmed_ago(&pool, "ada@example.com", 11 * 60).await;
 
-    // Turning it off, new recovery codes and a new set-up all wait for a confirmation.
-    for form in ["disable", "recovery-codes", "setup"] {
-        let reply = ada
-            .post_form(&format!("/security/two-factor/{form}"), &[])
-            .await;
-        assert!(asked(&reply), "{form}: {} {}", reply.status, reply.body);
+    // A new set-up waits for a confirmation; new recovery codes and turning it off want a code
+    // (or a recovery code) in their own form: the password (or nothing) is not one.
+    let setup = ada.post_form("/security/two-factor/setup", &[]).await;
+    assert!(asked(&setup), "{} {}", setup.status, setup.body);
+    for form in ["disable", "recovery-codes"] {
+        for typed in ["", PASSWORD] {
+            let reply = ada
+                .post_form(&format!("/security/two-factor/{form}"), &[("code", typed)])
+                .await;
+            assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
+            assert!(reply.body.contains(WRONG_CODE), "{form}: {}", reply.body);
+        }
     }
     assert_eq!(count(&pool, "SELECT count(*) FROM two_factor").await, 1);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM recovery_codes").await,
+        10
+    );
+
+    // Step-up takes a code, once.
     let code = code_at(&seed, now() + 30);
     let confirm = |code: String| {
         let mut ada = ada.clone();
@@ -235,7 +253,24 @@ async fn step_up_takes_a_code_once_and_changes_need_it(pool: PgPool) {
     assert!(replayed.body.contains(WRONG_STEP_UP_CODE));
     created(&mut ada, env).await;
 
-    let off = ada.post_form("/security/two-factor/disable", &[]).await;
+    // New recovery codes (with a recovery code): the old ones stop working.
+    let renewed = ada
+        .post_form(
+            "/security/two-factor/recovery-codes",
+            &[("code", &codes[0])],
+        )
+        .await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+    let new_codes = recovery_codes(&renewed.body);
+    assert_eq!(new_codes.len(), 10);
+    let stale = ada
+        .post_form("/security/two-factor/disable", &[("code", &codes[1])])
+        .await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let off = ada
+        .post_form("/security/two-factor/disable", &[("code", &new_codes[0])])
+        .await;
     assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
     assert_eq!(count(&pool, "SELECT count(*) FROM two_factor").await, 0);
     assert_eq!(count(&pool, "SELECT count(*) FROM recovery_codes").await, 0);
@@ -288,7 +323,9 @@ async fn an_organization_that_requires_two_factor_sends_members_without_it_to_se
     turn_on(&mut dev).await;
     assert_eq!(dev.get(&tab).await.status, StatusCode::OK);
     // While required, it stays on.
-    let off = dev.post_form("/security/two-factor/disable", &[]).await;
+    let off = dev
+        .post_form("/security/two-factor/disable", &[("code", "")])
+        .await;
     assert_eq!(off.status, StatusCode::CONFLICT, "{}", off.body);
     assert_eq!(count(&pool, "SELECT count(*) FROM two_factor").await, 1);
     turn_on(&mut owner).await;
@@ -301,4 +338,84 @@ async fn an_organization_that_requires_two_factor_sends_members_without_it_to_se
     );
     let trail = "SELECT count(*) FROM audit_events WHERE action = 'member.two_factor_required'";
     assert_eq!(count(&pool, trail).await, 1);
+}
+
+/// Someone with two-factor authentication whom every organization removed joins again from an
+/// invitation: the join page's sign-in asks for the code as well, and both together join.
+#[sqlx::test]
+async fn joining_by_sign_in_asks_for_the_code_too(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let (mut owner, _) = app.customer("owner@example.com").await;
+    let mut bob = app.teammate(&mut owner, "bob@example.com", "viewer").await;
+    let (seed, _) = turn_on(&mut bob).await;
+    let bob_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'bob@example.com'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let removed = owner
+        .post_form("/rpc/remove_member", &[("user_id", &bob_id.to_string())])
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+
+    let invited = owner.invite("bob@example.com", "developer").await;
+    let link = crate::helpers::invitation_link(&invited.body).unwrap();
+    let mut bob = app.client();
+    bob.open_invitation(&link).await;
+    let asked = bob
+        .post_form("/join/sign-in", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(asked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(asked.body.contains("Authentication code"), "{}", asked.body);
+    let wrong = bob
+        .post_form(
+            "/join/sign-in",
+            &[("password", PASSWORD), ("code", "000000x")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    let members = "SELECT count(*) FROM memberships WHERE role = 'developer'";
+    assert_eq!(count(&pool, members).await, 0);
+    let code = code_at(&seed, now() + 30);
+    let joined = bob
+        .post_form("/join/sign-in", &[("password", PASSWORD), ("code", &code)])
+        .await;
+    assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
+    assert_eq!(count(&pool, members).await, 1);
+}
+
+/// After a master key rotation, a seed sealed with the old key still checks codes, and is
+/// sealed again with the new key as it does (so the old key can go).
+#[sqlx::test]
+async fn a_seed_moves_to_the_current_master_key_when_used(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let (mut ada, _) = app.customer("ada@example.com").await;
+    let (seed, _) = turn_on(&mut ada).await;
+    let key_id = "SELECT key_id FROM two_factor";
+    let sealed_with = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, String>(key_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(sealed_with(pool.clone()).await, "test-1");
+
+    let rotated = format!(
+        "test-2:{}\n{}",
+        "0".repeat(62) + "2a",
+        crate::helpers::TEST_KEYS
+    );
+    let mut state = crate::helpers::state(pool.clone());
+    state.make_mut().keyring =
+        std::sync::Arc::new(portal::platform::crypto::Keyring::parse(&rotated).unwrap());
+    let mut after = Client::with_state(state);
+    after.sign_in("ada@example.com", PASSWORD).await;
+    let signed_in = second_step(&mut after, &code_at(&seed, now() + 30)).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    assert_eq!(sealed_with(pool.clone()).await, "test-2");
 }

@@ -55,6 +55,24 @@ pub async fn begin_setup(
     Ok(started.rows_affected() == 1)
 }
 
+/// Replaces the sealed seed with the same seed sealed under the current master key.
+pub async fn reseal(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    sealed: &Sealed,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE two_factor SET key_id = $2, nonce = $3, ciphertext = $4 WHERE user_id = $1",
+        user_id,
+        sealed.key_id,
+        sealed.nonce,
+        sealed.ciphertext
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Accepts a code of time step `step` if it is later than every one accepted before (so a code
 /// works once, even when two requests race with it), turning two-factor authentication on when
 /// this confirms its set-up. Whether it was accepted.

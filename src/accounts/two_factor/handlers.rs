@@ -10,6 +10,7 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 use serde::Deserialize;
+use sqlx::{Postgres, Transaction};
 use tower_sessions::Session;
 
 use super::{
@@ -105,27 +106,13 @@ pub async fn enable(
     Form(form): Form<CodeForm>,
 ) -> Response {
     let outcome = async {
-        let email = email_of(&member)?;
-        let mut tx = state.pool.begin().await?;
-        let purpose = Purpose::Enable;
-        match check(
-            &state,
-            &mut tx,
-            member.user_id,
-            &email,
-            &form.code,
-            &origin,
-            purpose,
-        )
-        .await?
-        {
-            Proof::Accepted => {}
-            Proof::Wrong => {
-                tx.commit().await?;
-                return Err(AppError::Invalid(WRONG_CODE.into()).into());
-            }
-            Proof::Throttled(wait) => return Err(Refused::Throttled(wait)),
+        let status = db::status(&state.pool, member.user_id).await?;
+        if status.enabled_at.is_some() {
+            return Err(AppError::Conflict(ALREADY_ON.into()).into());
+        } else if !status.pending {
+            return Err(AppError::Conflict(NOT_SET_UP.into()).into());
         }
+        let mut tx = proved(&state, &member, &form.code, &origin, Purpose::Enable).await?;
         let enabled = AuditAction::TwoFactorEnabled;
         let revealed = new_recovery_codes(&mut tx, &member, &origin, enabled).await?;
         tx.commit().await?;
@@ -134,19 +121,23 @@ pub async fn enable(
     page(&state, extensions, outcome.await).await
 }
 
-/// `POST /security/two-factor/recovery-codes`: new recovery codes replace all the old ones.
+const NOT_SET_UP: &str = "Start the set-up first: choose \"Set up two-factor authentication\".";
+
+/// `POST /security/two-factor/recovery-codes`: new recovery codes replace all the old ones. Asks
+/// for a code (or a recovery code), not the password: a stolen session and password must not
+/// mint themselves a lasting way in.
 pub async fn replace_recovery_codes(
     State(state): State<AppState>,
     SignedIn(member): SignedIn,
     origin: Origin,
     extensions: Extensions,
+    Form(form): Form<CodeForm>,
 ) -> Response {
     let outcome = async {
-        confirmed(&member)?;
         if !member.two_factor {
             return Err(AppError::Conflict(NOT_ON.into()).into());
         }
-        let mut tx = state.pool.begin().await?;
+        let mut tx = proved(&state, &member, &form.code, &origin, Purpose::SignIn).await?;
         let replaced = AuditAction::RecoveryCodesReplaced;
         let revealed = new_recovery_codes(&mut tx, &member, &origin, replaced).await?;
         tx.commit().await?;
@@ -157,18 +148,17 @@ pub async fn replace_recovery_codes(
 
 const NOT_ON: &str = "Two-factor authentication is off.";
 
-/// `POST /security/two-factor/disable`: the seed and the recovery codes go; refused while an
-/// organization of theirs requires it.
+/// `POST /security/two-factor/disable`: with a code (or a recovery code), the seed and the
+/// recovery codes go; refused while an organization of theirs requires it.
 pub async fn disable(
     State(state): State<AppState>,
     SignedIn(member): SignedIn,
     origin: Origin,
     extensions: Extensions,
+    Form(form): Form<CodeForm>,
 ) -> Response {
     let outcome = async {
-        confirmed(&member)?;
-        let mut tx = state.pool.begin().await?;
-        let required_by = db::status(&mut *tx, member.user_id).await?.required_by;
+        let required_by = db::status(&state.pool, member.user_id).await?.required_by;
         if !required_by.is_empty() {
             let names = required_by.join(", ");
             return Err(AppError::Conflict(format!(
@@ -176,6 +166,7 @@ pub async fn disable(
             ))
             .into());
         }
+        let mut tx = proved(&state, &member, &form.code, &origin, Purpose::SignIn).await?;
         if !db::disable(&mut tx, member.user_id).await? {
             return Err(AppError::Conflict(NOT_ON.into()).into());
         }
@@ -190,8 +181,24 @@ pub async fn disable(
     }
 }
 
-/// Changes to one's own two-factor authentication need a recent confirmation (step-up), like
-/// every dangerous action: a stolen session must not lock its owner out.
+/// The typed code, checked for `purpose`: the transaction it was accepted in, or why not.
+async fn proved(
+    state: &AppState,
+    member: &Member,
+    typed: &str,
+    origin: &Origin,
+    purpose: Purpose,
+) -> Result<Transaction<'static, Postgres>, Refused> {
+    let email = email_of(member)?;
+    match check(state, member.user_id, &email, typed, origin, purpose).await? {
+        Proof::Accepted(tx) => Ok(tx),
+        Proof::Wrong => Err(AppError::Invalid(WRONG_CODE.into()).into()),
+        Proof::Throttled(wait) => Err(Refused::Throttled(wait)),
+    }
+}
+
+/// Setting up two-factor authentication needs a recent confirmation (step-up), like every
+/// dangerous action: a stolen session must not put its thief's phone on the account.
 fn confirmed(member: &Member) -> Result<(), AppError> {
     if member.confirmed {
         Ok(())
@@ -212,6 +219,8 @@ async fn new_recovery_codes(
     origin: &Origin,
     action: AuditAction,
 ) -> Result<Revealed, AppError> {
+    // The person's row, locked: two requests for new codes take turns (each replaces all).
+    db::seed(&mut *tx, member.user_id).await?;
     let codes = totp::recovery_codes().map_err(|e| internal_error("drawing codes", &e))?;
     let hashes: Vec<[u8; 32]> = codes.iter().map(|(_, hash)| *hash).collect();
     db::replace_recovery_codes(tx, member.user_id, &hashes).await?;
@@ -277,28 +286,31 @@ pub async fn second_step_post(
     };
     let user_id = awaiting.user_id;
     let proof = async {
-        let mut tx = state.pool.begin().await?;
         let proof = check(
             &state,
-            &mut tx,
             user_id,
             &email,
             &form.code,
             &origin,
             Purpose::SignIn,
-        );
-        let proof = proof.await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(proof)
+        )
+        .await?;
+        Ok::<_, AppError>(match proof {
+            Proof::Accepted(tx) => {
+                tx.commit().await?;
+                None
+            }
+            refused => Some(refused),
+        })
     };
     let outcome = match proof.await {
-        Ok(Proof::Accepted) => match start_session(&state, &session, user_id, &origin).await {
+        Ok(None) => match start_session(&state, &session, user_id, &origin).await {
             Ok(true) => Ok(Outcome::Onward(awaiting.next)),
             Ok(false) => Ok(Outcome::Again(StatusCode::FORBIDDEN, NO_ORGANIZATION)),
             Err(response) => Err(response),
         },
-        Ok(Proof::Wrong) => Ok(Outcome::Again(StatusCode::UNAUTHORIZED, WRONG_CODE)),
-        Ok(Proof::Throttled(wait)) => Ok(Outcome::Throttled(wait, "Too many wrong codes.")),
+        Ok(Some(Proof::Throttled(wait))) => Ok(Outcome::Throttled(wait, "Too many wrong codes.")),
+        Ok(Some(_)) => Ok(Outcome::Again(StatusCode::UNAUTHORIZED, WRONG_CODE)),
         Err(error) => Err(error.into_response()),
     };
     answer(&state, SECOND_STEP, FormFeedback::default(), outcome).await

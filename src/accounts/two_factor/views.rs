@@ -40,7 +40,8 @@ pub fn SecurityPage() -> impl IntoView {
 #[component]
 fn TwoFactor(status: SecurityView, revealed: Revealed) -> impl IntoView {
     let confirm = ServerAction::<ConfirmPassword>::new();
-    let waiting = !status.confirmed;
+    // Setting it up needs a recent confirmation; once on, changes ask for a code instead.
+    let waiting = !status.confirmed && status.enabled_since.is_none();
     let why = waiting.then_some(CONFIRM_ACCESS_ID);
     let required = (!status.required_by.is_empty()).then(|| {
         format!(
@@ -64,21 +65,32 @@ fn TwoFactor(status: SecurityView, revealed: Revealed) -> impl IntoView {
                 <strong>"On"</strong> ", since "
                 <time datetime=since.iso title=since.utc>{when}</time> ". " {left}
             </p>
-            <form method="post" action="/security/two-factor/recovery-codes">
-                <button type="submit" class="secondary" disabled=waiting aria-describedby=why>
-                    "Generate new recovery codes"
-                </button>
-            </form>
-            <form method="post" action="/security/two-factor/disable">
+            // Both changes ask for a code (or a recovery code), never only the password.
+            <form class="inline-form" method="post" action="/security/two-factor/recovery-codes">
+                <label for="change-code">"Authentication code"</label>
+                <input
+                    id="change-code"
+                    name="code"
+                    type="text"
+                    autocomplete="one-time-code"
+                    maxlength="64"
+                    required
+                    aria-describedby="change-code-hint"
+                />
+                <button type="submit" class="secondary">"Generate new recovery codes"</button>
                 <button
                     type="submit"
                     class="danger"
-                    disabled=waiting || locked
-                    aria-describedby=if locked { Some("two-factor-required") } else { why }
+                    formaction="/security/two-factor/disable"
+                    disabled=locked
+                    aria-describedby=locked.then_some("two-factor-required")
                 >
                     "Turn off two-factor authentication"
                 </button>
             </form>
+            <p class="hint" id="change-code-hint">
+                "To change it, enter a code from your authenticator app, or one of your recovery codes."
+            </p>
         }
         .into_any()
     } else if status.pending {
@@ -113,7 +125,7 @@ fn TwoFactor(status: SecurityView, revealed: Revealed) -> impl IntoView {
             {required.map(|text| view! { <p class="notice" id="two-factor-required">{text}</p> })}
             {body}
         </section>
-        {waiting.then(|| view! { <ConfirmAccess action=confirm what="To change it" /> })}
+        {waiting.then(|| view! { <ConfirmAccess action=confirm what="To set it up" /> })}
     }
 }
 
