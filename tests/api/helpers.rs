@@ -403,7 +403,10 @@ pub fn base32(key: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut bits, mut value, mut out) = (0, 0u32, Vec::new());
     for c in key.bytes().filter(|c| *c != b' ') {
-        let index = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
+        let index = ALPHABET
+            .iter()
+            .position(|a| *a == c)
+            .unwrap_or_else(|| panic!("not base32: {key:?}")) as u32;
         value = (value << 5) | index;
         bits += 5;
         if bits >= 8 {
@@ -436,12 +439,27 @@ pub fn between<'a>(body: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&body[from..from + body[from..].find(end)?])
 }
 
+/// The text of an HTML fragment, as a person reads it: without its tags and comments (the
+/// renderer may leave `<!>` markers beside dynamic text).
+pub fn text(fragment: &str) -> String {
+    let mut text = String::new();
+    for piece in fragment.split('<') {
+        text.push_str(piece.split_once('>').map_or(piece, |(_, after)| after));
+    }
+    text
+}
+
+/// The text of the `<code class="manual-key">` element: the two-factor key to type.
+pub fn manual_key(body: &str) -> Option<String> {
+    between(body, "<code class=\"manual-key\">", "</code>").map(text)
+}
+
 pub fn recovery_codes(body: &str) -> Vec<String> {
     let list = between(body, "class=\"recovery-codes\"", "</ol>").unwrap_or_default();
     list.split("<code>")
         .skip(1)
         .filter_map(|item| item.split("</code>").next())
-        .map(str::to_owned)
+        .map(text)
         .collect()
 }
 
@@ -457,8 +475,8 @@ pub async fn turn_on_with_key(client: &mut Client) -> (String, Vec<u8>, Vec<Stri
     let setup = client.post_form("/security/two-factor/setup", &[]).await;
     assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
     assert!(setup.body.contains("<svg"), "a QR code");
-    let key = between(&setup.body, "<code class=\"manual-key\">", "</code>").expect("the key");
-    let (key, seed) = (key.to_owned(), base32(key));
+    let key = manual_key(&setup.body).expect("the key");
+    let seed = base32(&key);
     assert_eq!(seed.len(), 20);
     let code = code_at(&seed, now());
     let on = client

@@ -709,12 +709,13 @@ async fn made_up_environment_ids_neither_evict_keys_nor_take_the_pool(test_pool:
     }
     done.store(true, Ordering::Relaxed);
     sampler.await.unwrap();
-    // 4 loads hold a connection each, and sqlx hands a used one back in a task of its own, so a
-    // few more may be counted as in use for a moment. Without the limit, all 20 are.
+    // 4 loads hold a connection each, and sqlx hands a used one back in a task of its own, so
+    // more may be counted as in use for a moment (11 seen on a busy 2-core machine, where those
+    // tasks wait their turn). Without the limit, all 20 are.
     let busiest = busiest.load(Ordering::Relaxed);
     assert_eq!(MAX_CONCURRENT_LOADS, 4);
     assert!(
-        (1..=10).contains(&busiest),
+        (1..=14).contains(&busiest),
         "{busiest} of 20 connections in use at once"
     );
 
