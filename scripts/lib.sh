@@ -92,6 +92,20 @@ ensure_npm_packages() {
   export PATH="$dir/node_modules/.bin:$PATH"
 }
 
+# The Python packages of tests/python/requirements.txt (customers' verification libraries), in a
+# venv under target/; the API tests run its interpreter ($PORTAL_TEST_PYTHON).
+ensure_python_packages() {
+  local venv="$ROOT/target/python" requirements="$ROOT/tests/python/requirements.txt"
+  if [ ! -f "$venv/.installed" ] || [ "$requirements" -nt "$venv/.installed" ]; then
+    say "installing the tests' Python packages (pip)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || { rm -rf "$venv"; apt_install python3-venv; python3 -m venv "$venv"; }
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    touch "$venv/.installed"
+  fi
+  export PORTAL_TEST_PYTHON="$venv/bin/python"
+}
+
 ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }

@@ -1,11 +1,12 @@
 // The Webhooks tab: a webhook needs a signer (any API secret), adding one sends it a ping,
-// signed with the signer, which a receiver here (Node's http + crypto) checks on its own, and
-// the delivery log shows it delivered.
+// signed with the signer, which a receiver here checks on its own (Node's http + crypto) and with
+// the Standard Webhooks library, and the delivery log shows it delivered.
 import { test, expect, expectNoAxeViolations } from "./fixtures/portal";
 import { signUp } from "./fixtures/accounts";
 import { addWebhook } from "./fixtures/webhooks";
 import { createSecret } from "./fixtures/secrets";
 import { createHmac } from "node:crypto";
+import { Webhook } from "standardwebhooks";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -94,6 +95,14 @@ test("adding a webhook sends it a signed ping that its delivery log shows as del
       .update(`POST${request.url}${timestamp}${request.body}`)
       .digest("hex");
     expect(request.headers["x-cs-signature"]).toBe(expected);
+    // The Standard Webhooks library verifies it too, keyed as docs/signing.md says: `whsec_` +
+    // base64 of the API secret. A changed body or another key does not pass.
+    const standard = new Webhook(`whsec_${Buffer.from(value).toString("base64")}`);
+    const headers = request.headers as Record<string, string>;
+    expect(standard.verify(request.body, headers)).toMatchObject({ event: "ping" });
+    expect(() => standard.verify(request.body.replace("ping", "pong"), headers)).toThrow(/signature/);
+    const stranger = new Webhook(`whsec_${Buffer.from("csk_someone_else").toString("base64")}`);
+    expect(() => stranger.verify(request.body, headers)).toThrow(/signature/);
     const body = JSON.parse(request.body);
     expect(body.event).toBe("ping");
     expect(Object.keys(body).sort()).toEqual(["environment_id", "event", "payload", "sent_at"]);

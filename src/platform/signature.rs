@@ -4,11 +4,20 @@
 //! `X-CS-Signature` = lowercase hex HMAC-SHA256, keyed with the API secret, over
 //! `UPPER(method) + path_and_query + timestamp + body`; `X-CS-Timestamp` = the milliseconds since
 //! the Unix epoch that were signed.
+//!
+//! Webhooks also carry the Standard Webhooks headers (standardwebhooks.com), so that customers can
+//! verify them with that specification's libraries: `webhook-id`, `webhook-timestamp` (seconds),
+//! and `webhook-signature`, `v1,` + base64 HMAC-SHA256 over `id.timestamp.body`, keyed with the
+//! same secret (those libraries take it as `whsec_` + base64 of the secret's text).
 
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use ring::hmac;
 
 pub const TIMESTAMP_HEADER: &str = "x-cs-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-cs-signature";
+pub const STANDARD_ID_HEADER: &str = "webhook-id";
+pub const STANDARD_TIMESTAMP_HEADER: &str = "webhook-timestamp";
+pub const STANDARD_SIGNATURE_HEADER: &str = "webhook-signature";
 
 /// An API secret ready to sign and verify with: HMAC's keyed state (the key's two hash blocks)
 /// is computed once, not per request. Wiped when dropped.
@@ -35,6 +44,18 @@ impl SigningKey {
     /// The lowercase hex signature of a request.
     pub fn sign(&self, method: &str, path_and_query: &str, timestamp: &str, body: &[u8]) -> String {
         hex::encode(self.mac(method, path_and_query, timestamp, body))
+    }
+
+    /// A Standard Webhooks signature of a message: `v1,` + base64 HMAC-SHA256 over
+    /// `id.timestamp.body` (`timestamp`: seconds since the Unix epoch).
+    pub fn sign_standard(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac = hmac::Context::with_key(&self.0);
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        format!("v1,{}", BASE64.encode(mac.sign()))
     }
 
     /// Whether `expected` (a signature's bytes, see [`decode`]) is the request's signature,
@@ -95,6 +116,19 @@ pub fn decode(signature: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Standard Webhooks specification's example (its secret is `whsec_` + base64 of the
+    /// key's bytes).
+    #[test]
+    fn standard_webhooks_signatures_match_the_specifications_example() {
+        let key = BASE64.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let signature = SigningKey::new(&key).sign_standard(
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
+        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
 
     /// Whether `signature` (hex) is the request's signature under `key`, as the server checks it.
     fn verify(

@@ -55,6 +55,81 @@ impl Received {
         mac.update(self.body.as_bytes());
         hex::encode(mac.finalize().into_bytes()) == signature
     }
+
+    /// Whether `webhook-signature` holds, in this order, the Standard Webhooks signature of this
+    /// request under each of `secrets` (computed here from that specification), for the
+    /// delivery's id and the `X-CS-Timestamp`'s second.
+    fn standard_signed_with(&self, secrets: &[&str]) -> bool {
+        use base64::Engine;
+        let (Some(id), Some(seconds), Some(header)) = (
+            self.header("webhook-id"),
+            self.header("webhook-timestamp"),
+            self.header("webhook-signature"),
+        ) else {
+            return false;
+        };
+        let millis: i64 = self.header("x-cs-timestamp").unwrap().parse().unwrap();
+        if Some(id) != self.header("x-cs-delivery") || seconds != (millis / 1000).to_string() {
+            return false;
+        }
+        let expected: Vec<String> = secrets
+            .iter()
+            .map(|secret| {
+                let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+                mac.update(format!("{id}.{seconds}.{}", self.body).as_bytes());
+                let tag = mac.finalize().into_bytes();
+                format!(
+                    "v1,{}",
+                    base64::engine::general_purpose::STANDARD.encode(tag)
+                )
+            })
+            .collect();
+        header == expected.join(" ")
+    }
+
+    /// What the `standardwebhooks` package from PyPI (as a customer installs it) says of this
+    /// request keyed as docs/signing.md tells them, and of the same request with a changed
+    /// body: `["verified", "refused"]` when the signature holds.
+    fn python_standard_webhooks(&self, secret: &str) -> Vec<String> {
+        use std::io::Write;
+        let script = r#"
+import base64, json, sys
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+request = json.load(sys.stdin)
+webhook = Webhook("whsec_" + base64.b64encode(request["secret"].encode()).decode())
+def verdict(body):
+    try:
+        webhook.verify(body, request["headers"])
+        return "verified"
+    except WebhookVerificationError:
+        return "refused"
+print(json.dumps([verdict(request["body"]), verdict(request["body"] + " ")]))
+"#;
+        let headers: serde_json::Map<String, serde_json::Value> = self
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap().into()))
+            .collect();
+        let input = serde_json::json!({ "secret": secret, "body": self.body, "headers": headers });
+        let python = std::env::var("PORTAL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = std::process::Command::new(&python)
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.to_string().as_bytes()).unwrap();
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{python} (scripts/test installs standardwebhooks and sets PORTAL_TEST_PYTHON): {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
 }
 
 /// A webhook receiver on 127.0.0.1: answers 500 to its first `failures` requests, then
@@ -185,7 +260,15 @@ async fn a_ping_is_signed_retried_until_delivered_and_logged(pool: PgPool) {
             request.signed_with(&secrets[0].value, "x-cs-signature"),
             "{request:?}"
         );
+        assert!(
+            request.standard_signed_with(&[&secrets[0].value]),
+            "{request:?}"
+        );
         assert_eq!(request.header("x-cs-signature-previous"), None);
+        assert_eq!(
+            request.python_standard_webhooks(&secrets[0].value),
+            ["verified", "refused"]
+        );
         assert_eq!(request.header("content-type"), Some("application/json"));
         let body = request.json();
         assert_eq!(body["event"], "ping");
@@ -411,6 +494,19 @@ async fn events_follow_the_secrets_and_a_switch_carries_both_signatures(pool: Pg
             request.signed_with(&secrets[0].value, "x-cs-signature-previous"),
             "{request:?}"
         );
+        assert!(
+            request.standard_signed_with(&[&second.value, &secrets[0].value]),
+            "{request:?}"
+        );
+    }
+    // Customers' library takes either key while both sign, and not the third.
+    let last = seen.last().unwrap();
+    for (secret, verdicts) in [
+        (&second.value, ["verified", "refused"]),
+        (&secrets[0].value, ["verified", "refused"]),
+        (&third.value, ["refused", "refused"]),
+    ] {
+        assert_eq!(last.python_standard_webhooks(secret), verdicts);
     }
 
     // A grace period of 0: only the current signer's signature.
@@ -428,6 +524,7 @@ async fn events_follow_the_secrets_and_a_switch_carries_both_signatures(pool: Pg
     let last = receiver.seen().pop().unwrap();
     assert_eq!(last.json()["payload"]["id"], fourth.secret.id.to_string());
     assert!(last.signed_with(&second.value, "x-cs-signature"));
+    assert!(last.standard_signed_with(&[&second.value]));
     assert_eq!(last.header("x-cs-signature-previous"), None);
 }
 

@@ -199,16 +199,28 @@ impl Worker {
         };
         let sign =
             |key: &signature::SigningKey| key.sign("POST", &path_and_query, &timestamp, &body);
+        // Standard Webhooks: the same key, over `id.seconds.body`; one entry per key, space
+        // separated. The id is the delivery's, the same on every attempt (receivers dedupe by it).
+        let id = delivery.id.to_string();
+        let seconds = now.timestamp();
+        let sign_standard = |key: &signature::SigningKey| key.sign_standard(&id, seconds, &body);
+        let previous_key = previous.filter(|&p| p != signer).and_then(key_of);
+        let mut standard = sign_standard(&signer_key.key);
         let mut request = self
             .client
             .post(url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(signature::TIMESTAMP_HEADER, &timestamp)
             .header(signature::SIGNATURE_HEADER, sign(&signer_key.key))
-            .header(DELIVERY_HEADER, delivery.id.to_string());
-        if let Some(previous_key) = previous.filter(|&p| p != signer).and_then(key_of) {
+            .header(DELIVERY_HEADER, &id)
+            .header(signature::STANDARD_ID_HEADER, &id)
+            .header(signature::STANDARD_TIMESTAMP_HEADER, seconds.to_string());
+        if let Some(previous_key) = previous_key {
             request = request.header(PREVIOUS_SIGNATURE_HEADER, sign(&previous_key.key));
+            standard.push(' ');
+            standard.push_str(&sign_standard(&previous_key.key));
         }
+        let request = request.header(signature::STANDARD_SIGNATURE_HEADER, standard);
         self.usage.mark(signer, now.timestamp_millis());
         let response = request.body(body).send().await.map_err(describe)?;
         Ok(response.status().as_u16())
