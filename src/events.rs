@@ -9,22 +9,30 @@ pub enum Event {
     ApiSecretCreated,
     ApiSecretRemoved,
     WebhookSignerChanged,
+    /// An API secret expires in 7 days, or in 1 day (sent once each).
+    ApiSecretExpiring,
+    /// An API secret has expired: it verifies nothing from now on.
+    ApiSecretExpired,
 }
 
 impl Event {
-    pub const ALL: [Event; 4] = [
+    pub const ALL: [Event; 6] = [
         Event::Ping,
         Event::ApiSecretCreated,
         Event::ApiSecretRemoved,
         Event::WebhookSignerChanged,
+        Event::ApiSecretExpiring,
+        Event::ApiSecretExpired,
     ];
 
     /// Every event's name, in the order of [`Event::ALL`].
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 6] = [
         Event::ALL[0].name(),
         Event::ALL[1].name(),
         Event::ALL[2].name(),
         Event::ALL[3].name(),
+        Event::ALL[4].name(),
+        Event::ALL[5].name(),
     ];
 
     /// The name payloads and subscriptions use.
@@ -34,6 +42,8 @@ impl Event {
             Event::ApiSecretCreated => "api_secret.created",
             Event::ApiSecretRemoved => "api_secret.removed",
             Event::WebhookSignerChanged => "webhook_signer.changed",
+            Event::ApiSecretExpiring => "api_secret.expiring",
+            Event::ApiSecretExpired => "api_secret.expired",
         }
     }
 }

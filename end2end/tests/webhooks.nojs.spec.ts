@@ -9,7 +9,7 @@ test("webhooks are added and removed, with a confirmation dialog, without JavaSc
   await signUp(page);
   const url = "http://127.0.0.1:9/no-js-hook";
   const webhook = await addWebhook(page, url);
-  await expect(webhook).toContainText("Events: ping, api_secret.created, api_secret.removed, webhook_signer.changed.");
+  await expect(webhook).toContainText("Events: ping, api_secret.created, api_secret.removed, webhook_signer.changed, api_secret.expiring, api_secret.expired.");
 
   const remove = page.getByRole("button", { name: `Remove webhook ${url}` });
   const dialog = page.getByRole("dialog", { name: "Remove this webhook?" });

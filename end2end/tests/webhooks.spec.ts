@@ -3,31 +3,10 @@
 // the Standard Webhooks library, and the delivery log shows it delivered.
 import { test, expect, expectNoAxeViolations } from "./fixtures/portal";
 import { signUp } from "./fixtures/accounts";
-import { addWebhook } from "./fixtures/webhooks";
+import { addWebhook, startReceiver } from "./fixtures/webhooks";
 import { createSecret } from "./fixtures/secrets";
 import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
-
-type Received = { url: string; headers: IncomingHttpHeaders; body: string };
-
-/** A webhook receiver on loopback that records what it gets and answers 200 once `answer`
- * resolves. */
-async function startReceiver(answer: Promise<void> = Promise.resolve()) {
-  const received: Received[] = [];
-  const server = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => (body += chunk));
-    request.on("end", () => {
-      received.push({ url: request.url ?? "", headers: request.headers, body });
-      void answer.then(() => response.writeHead(200).end("ok"));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hooks/customer?source=portal`, received, server };
-}
 
 test("adding a webhook sends it a signed ping that its delivery log shows as delivered", { tag: "@smoke" }, async ({ page }) => {
   // The receiver holds the ping until the test lets it answer.
@@ -50,14 +29,14 @@ test("adding a webhook sends it a signed ping that its delivery log shows as del
     await expect(page.getByRole("button", { name: "Add webhook" })).toBeEnabled();
     await page.getByLabel("URL").fill(receiver.url);
     const events = page.getByRole("group", { name: "Events" });
-    await expect(events.getByRole("checkbox")).toHaveCount(4);
+    await expect(events.getByRole("checkbox")).toHaveCount(6);
     await events.getByRole("checkbox", { name: "api_secret.removed" }).uncheck();
     await page.getByLabel("Max retries").fill("2");
     await page.getByLabel("Retry interval").fill("1");
     await page.getByRole("button", { name: "Add webhook" }).click();
 
     const webhook = page.getByRole("region", { name: receiver.url });
-    await expect(webhook).toContainText("Events: ping, api_secret.created, webhook_signer.changed.");
+    await expect(webhook).toContainText("Events: ping, api_secret.created, webhook_signer.changed, api_secret.expiring, api_secret.expired.");
     await expect(webhook).toContainText("Max retries: 2. Retry interval: 1 minute.");
     const log = webhook.getByRole("table", { name: "Delivery log" });
     await expect(log.getByRole("columnheader")).toHaveText([

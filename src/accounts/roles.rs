@@ -34,6 +34,8 @@ pub enum Action {
     ManageWebhooks,
     SwitchWebhookSigner,
     RemoveSecret,
+    /// Give a secret an expiry date, change or clear it: a removal that takes effect later.
+    ExpireSecret,
     ManageEnvironments,
     /// Invite people, change members' roles, remove members, revoke invitations: for the roles
     /// the member may manage (see [`Role::may_manage`]).
@@ -96,12 +98,13 @@ pub const ONLY_OWNERS_MANAGE_OWNERS: &str =
     "Only owners can invite, change or remove admins and owners.";
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::View,
         Action::CreateSecret,
         Action::ManageWebhooks,
         Action::SwitchWebhookSigner,
         Action::RemoveSecret,
+        Action::ExpireSecret,
         Action::ManageEnvironments,
         Action::ManageMembers,
         Action::RequireTwoFactor,
@@ -114,6 +117,7 @@ impl Action {
             Action::CreateSecret | Action::ManageWebhooks => Role::Developer,
             Action::SwitchWebhookSigner
             | Action::RemoveSecret
+            | Action::ExpireSecret
             | Action::ManageEnvironments
             | Action::ManageMembers => Role::Admin,
             Action::RequireTwoFactor => Role::Owner,
@@ -128,6 +132,7 @@ impl Action {
             Action::CreateSecret
             | Action::SwitchWebhookSigner
             | Action::RemoveSecret
+            | Action::ExpireSecret
             | Action::ManageMembers
             | Action::RequireTwoFactor => true,
             Action::View | Action::ManageWebhooks | Action::ManageEnvironments => false,
@@ -144,6 +149,7 @@ impl Action {
                 "Only admins and owners can choose the API secret used with webhooks."
             }
             Action::RemoveSecret => "Only admins and owners can remove API secrets.",
+            Action::ExpireSecret => "Only admins and owners can change when API secrets expire.",
             Action::ManageEnvironments => "Only admins and owners can manage environments.",
             Action::ManageMembers => "Only admins and owners can manage members.",
             Action::RequireTwoFactor => {

@@ -93,6 +93,9 @@ pub enum Refusal {
     StaleTimestamp,
     FutureTimestamp,
     BadSignature,
+    /// Signed with a secret past its expiry (only its holder can sign so: saying so leaks
+    /// nothing, and tells them what to fix).
+    ExpiredSecret,
     Replayed,
     BodyTooLarge,
 }
@@ -106,6 +109,7 @@ impl Refusal {
             Refusal::StaleTimestamp => "stale_timestamp",
             Refusal::FutureTimestamp => "future_timestamp",
             Refusal::BadSignature => "bad_signature",
+            Refusal::ExpiredSecret => "expired_secret",
             Refusal::Replayed => "replayed_request",
             Refusal::BodyTooLarge => "body_too_large",
         }
@@ -124,6 +128,9 @@ impl Refusal {
             Refusal::FutureTimestamp => "X-CS-Timestamp is in the future: check your clock.",
             Refusal::BadSignature => {
                 "X-CS-Signature does not match this request signed with any API secret of this environment."
+            }
+            Refusal::ExpiredSecret => {
+                "The API secret that signed this request has expired: sign with another API secret of this environment."
             }
             Refusal::Replayed => {
                 "This signed request was already accepted: sign every request that changes something anew, with its own X-CS-Timestamp."
@@ -237,7 +244,7 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiE
     // request is checked against every key, each compared in constant time: its timing is the
     // same whatever its signature, and only a request signed with a secret, by its holder, can be
     // accepted sooner.
-    let verify = |keys: &[keys::SecretKey]| -> Option<Uuid> {
+    let verify = |keys: &[keys::SecretKey]| -> Option<Result<Uuid, Refusal>> {
         use std::sync::atomic::Ordering::Relaxed;
         let first = (0..keys.len()).max_by_key(|&i| keys[i].last_marked_ms.load(Relaxed))?;
         let matches = |key: &&keys::SecretKey| {
@@ -253,12 +260,16 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiE
             .chain(keys[..first].iter())
             .chain(keys[first + 1..].iter())
             .find(matches)?;
+        // Compared with this request's moment: the same instant on every instance.
+        if now_ms >= key.expires_ms {
+            return Some(Err(Refusal::ExpiredSecret));
+        }
         // The shared map is touched at most every 100 ms per key (writes happen every second).
         if now_ms.saturating_sub(key.last_marked_ms.load(Relaxed)) >= 100 {
             key.last_marked_ms.store(now_ms, Relaxed);
             state.usage.mark(key.id, now_ms);
         }
-        Some(key.id)
+        Some(Ok(key.id))
     };
     let matched = match loaded {
         Some(keys) => verify(&keys),
@@ -267,9 +278,7 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiE
             None => verify(&load_keys(state, environment_id).await?),
         },
     };
-    let Some(secret_id) = matched else {
-        return Err(Refusal::BadSignature.into());
-    };
+    let secret_id = matched.unwrap_or(Err(Refusal::BadSignature))?;
     if replay::applies_to(&parts.method) {
         // Checked once the signature is known to be genuine: only its holder can fill the table.
         let at = parse_timestamp(timestamp).unwrap_or_default();
@@ -328,6 +337,7 @@ struct ApiSecret {
     created_at: String,
     last_used_at: Option<String>,
     webhook_signer: bool,
+    expires_at: Option<String>,
 }
 
 /// `GET …/api-secrets`: the environment's secrets' metadata.
@@ -346,6 +356,7 @@ async fn list_api_secrets(
                 created_at: s.created_at.iso,
                 last_used_at: s.last_used_at.map(|m| m.iso),
                 webhook_signer: s.webhook_signer,
+                expires_at: s.expires_at.map(|m| m.iso),
             })
             .collect(),
     ))

@@ -8,13 +8,14 @@ use super::Refusal;
 use crate::webhooks::EVENTS;
 
 /// The refusal codes a 401 or 413 answer can carry.
-pub const REFUSAL_CODES: [Refusal; 7] = [
+pub const REFUSAL_CODES: [Refusal; 8] = [
     Refusal::MissingTimestamp,
     Refusal::MissingSignature,
     Refusal::MalformedTimestamp,
     Refusal::StaleTimestamp,
     Refusal::FutureTimestamp,
     Refusal::BadSignature,
+    Refusal::ExpiredSecret,
     Refusal::BodyTooLarge,
 ];
 
@@ -190,14 +191,15 @@ pub fn document() -> Value {
                 },
                 "ApiSecret": {
                     "type": "object",
-                    "required": ["id", "masked", "label", "created_at", "last_used_at", "webhook_signer"],
+                    "required": ["id", "masked", "label", "created_at", "last_used_at", "webhook_signer", "expires_at"],
                     "properties": {
                         "id": { "type": "string", "format": "uuid" },
                         "masked": { "type": "string", "examples": ["csk_…a1B2"] },
                         "label": { "type": "string" },
                         "created_at": { "type": "string", "format": "date-time" },
                         "last_used_at": { "type": ["string", "null"], "format": "date-time" },
-                        "webhook_signer": { "type": "boolean", "description": "Whether it signs the environment's webhooks." }
+                        "webhook_signer": { "type": "boolean", "description": "Whether it signs the environment's webhooks." },
+                        "expires_at": { "type": ["string", "null"], "format": "date-time", "description": "From this moment on it verifies nothing." }
                     }
                 }
             }

@@ -17,6 +17,7 @@ pub enum AuditAction {
     ApiSecretCreated,
     ApiSecretRemoved,
     WebhookSignerChanged,
+    ApiSecretExpiryChanged,
     WebhookAdded,
     WebhookRemoved,
     InvitationCreated,
@@ -38,10 +39,11 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::ApiSecretCreated,
         AuditAction::ApiSecretRemoved,
         AuditAction::WebhookSignerChanged,
+        AuditAction::ApiSecretExpiryChanged,
         AuditAction::WebhookAdded,
         AuditAction::WebhookRemoved,
         AuditAction::InvitationCreated,
@@ -67,6 +69,7 @@ impl AuditAction {
             AuditAction::ApiSecretCreated => "api_secret.created",
             AuditAction::ApiSecretRemoved => "api_secret.removed",
             AuditAction::WebhookSignerChanged => "webhook_signer.changed",
+            AuditAction::ApiSecretExpiryChanged => "api_secret.expiry_changed",
             AuditAction::WebhookAdded => "webhook.added",
             AuditAction::WebhookRemoved => "webhook.removed",
             AuditAction::InvitationCreated => "invitation.created",
@@ -94,6 +97,7 @@ impl AuditAction {
             AuditAction::ApiSecretCreated => "Created an API secret",
             AuditAction::ApiSecretRemoved => "Removed an API secret",
             AuditAction::WebhookSignerChanged => "Chose the API secret used with webhooks",
+            AuditAction::ApiSecretExpiryChanged => "Changed when an API secret expires",
             AuditAction::WebhookAdded => "Added a webhook",
             AuditAction::WebhookRemoved => "Removed a webhook",
             AuditAction::InvitationCreated => "Invited someone",

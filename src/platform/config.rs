@@ -33,6 +33,8 @@ pub struct Config {
     pub key_cache_ttl: std::time::Duration,
     /// `PORTAL_USAGE_FLUSH_MS` (default 1000): how often "last used" marks are written.
     pub usage_flush_interval: std::time::Duration,
+    /// `PORTAL_JANITOR_SECS` (default 60): how often pruning and API secrets' expiry notices run.
+    pub janitor_interval: std::time::Duration,
     /// `PORTAL_WEBHOOK_*`: see [`WebhookSettings`].
     pub webhooks: WebhookSettings,
     /// `PORTAL_TRUSTED_PROXIES` (default none): see [`super::client`].
@@ -188,6 +190,18 @@ impl Config {
             60,
             "a number of seconds",
         )?);
+        let janitor_interval = std::time::Duration::from_secs(parse_var(
+            &var,
+            "PORTAL_JANITOR_SECS",
+            60,
+            "a number of seconds",
+        )?);
+        if janitor_interval.is_zero() {
+            return Err(ConfigError::Invalid {
+                name: "PORTAL_JANITOR_SECS",
+                expected: "a number of seconds above 0",
+            });
+        }
         let mut webhooks = WebhookSettings::new(production);
         webhooks.allow_http = parse_var(
             &var,
@@ -263,6 +277,7 @@ impl Config {
             sign_ups_per_hour,
             trusted_proxies,
             usage_flush_interval,
+            janitor_interval,
             webhooks,
             leptos_options,
             database,

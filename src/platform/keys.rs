@@ -44,6 +44,8 @@ pub const MAX_LOAD_WAIT: Duration = Duration::from_secs(1);
 pub struct SecretKey {
     pub id: Uuid,
     pub key: super::signature::SigningKey,
+    /// From this moment (ms since the epoch) on, it verifies nothing ([`i64::MAX`]: never).
+    pub expires_ms: i64,
     /// When this instance last passed a use of it on to [`super::usage::Usage`] (ms); the key
     /// used last is the first one a request is checked against.
     pub last_marked_ms: std::sync::atomic::AtomicI64,
@@ -202,7 +204,9 @@ impl KeyCache {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let rows = sqlx::query!(
-            "SELECT id, key_id, nonce, ciphertext FROM api_secrets WHERE environment_id = $1",
+            r#"SELECT id, key_id, nonce, ciphertext,
+                      expires_at AS "expires_at: chrono::DateTime<chrono::Utc>"
+                 FROM api_secrets WHERE environment_id = $1"#,
             environment_id
         )
         .fetch_all(pool)
@@ -219,6 +223,7 @@ impl KeyCache {
                     id: row.id,
                     // The decrypted bytes are zeroized when `key` drops, right after.
                     key: super::signature::SigningKey::new(&key),
+                    expires_ms: row.expires_at.map_or(i64::MAX, |at| at.timestamp_millis()),
                     last_marked_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
                 })
             })
@@ -320,6 +325,7 @@ mod tests {
             .map(|_| SecretKey {
                 id: Uuid::new_v4(),
                 key: super::super::signature::SigningKey::new(&[7; 32]),
+                expires_ms: i64::MAX,
                 last_marked_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
             })
             .collect::<Vec<_>>()

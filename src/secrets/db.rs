@@ -35,6 +35,12 @@ pub enum ActionError {
     IsSigner,
     #[error("the removal phrase does not match")]
     WrongPhrase,
+    #[error("the webhook signer cannot have an expiry date")]
+    SignerCannotExpire,
+    #[error("the first secret becomes the webhook signer, which cannot have an expiry date")]
+    FirstCannotExpire,
+    #[error("a secret with an expiry date cannot sign webhooks")]
+    ExpiringCannotSign,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -51,6 +57,7 @@ struct Row {
     created_at: chrono::DateTime<chrono::Utc>,
     last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     webhook_signer: bool,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<Row> for SecretSummary {
@@ -62,6 +69,7 @@ impl From<Row> for SecretSummary {
             created_at: row.created_at.into(),
             last_used_at: row.last_used_at.map(Moment::from),
             webhook_signer: row.webhook_signer,
+            expires_at: row.expires_at.map(Moment::from),
         }
     }
 }
@@ -108,7 +116,8 @@ async fn list(
         r#"SELECT s.id, s.masked, s.label,
                   s.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
                   s.last_used_at AS "last_used_at: chrono::DateTime<chrono::Utc>",
-                  (e.webhook_signer_id IS NOT DISTINCT FROM s.id) AS "webhook_signer!"
+                  (e.webhook_signer_id IS NOT DISTINCT FROM s.id) AS "webhook_signer!",
+                  s.expires_at AS "expires_at: chrono::DateTime<chrono::Utc>"
              FROM api_secrets s JOIN environments e ON e.id = s.environment_id
             WHERE s.environment_id = $1
             ORDER BY s.created_at, s.id"#,
@@ -154,18 +163,28 @@ async fn lock_environment(
     .ok_or(ActionError::NotFound)
 }
 
-/// Creates a secret (the environment's webhook signer if it is the first) and returns it with
-/// its value: the only time the value leaves the server.
+/// What a new secret is given (checked: see [`super::parse_label`], [`super::parse_expiry`]).
+pub struct NewSecret<'a> {
+    pub label: &'a str,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Creates a secret (the environment's webhook signer if it is the first, which cannot expire)
+/// and returns it with its value: the only time the value leaves the server.
 pub async fn create(
     pool: &PgPool,
     keyring: &Keyring,
     actor: &Actor,
     environment_id: Uuid,
-    label: &str,
+    new: &NewSecret<'_>,
 ) -> Result<CreatedSecret, ActionError> {
+    let NewSecret { label, expires_at } = *new;
     let organization_id = actor.member.organization_id;
     let mut tx = pool.begin().await?;
     let signer = lock_environment(&mut tx, organization_id, environment_id).await?;
+    if signer.is_none() && expires_at.is_some() {
+        return Err(ActionError::FirstCannotExpire);
+    }
     let used: Vec<i16> = sqlx::query_scalar!(
         "SELECT slot FROM api_secrets WHERE environment_id = $1",
         environment_id
@@ -182,12 +201,14 @@ pub async fn create(
     let sealed = keyring.seal(Binding::ApiSecret { id, environment_id }, value.as_bytes())?;
     let row = sqlx::query_as!(
         Row,
-        r#"INSERT INTO api_secrets (id, environment_id, slot, label, masked, key_id, nonce, ciphertext)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        r#"INSERT INTO api_secrets (id, environment_id, slot, label, masked, key_id, nonce, ciphertext,
+                                   expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10)
            RETURNING id, masked, label,
                      created_at AS "created_at: chrono::DateTime<chrono::Utc>",
                      last_used_at AS "last_used_at: chrono::DateTime<chrono::Utc>",
-                     $9::bool AS "webhook_signer!""#,
+                     $9::bool AS "webhook_signer!",
+                     expires_at AS "expires_at: chrono::DateTime<chrono::Utc>""#,
         id,
         environment_id,
         slot,
@@ -197,6 +218,8 @@ pub async fn create(
         sealed.nonce,
         sealed.ciphertext,
         signer.is_none(),
+        // chrono's, not time's (sqlx's default for timestamptz parameters).
+        expires_at as _,
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -207,7 +230,7 @@ pub async fn create(
         &mut tx,
         environment_id,
         Event::ApiSecretCreated,
-        serde_json::json!({ "id": id, "masked": masked, "label": label }),
+        serde_json::json!({ "id": id, "masked": masked, "label": label, "expires_at": expires_at }),
     )
     .await?;
     audit(
@@ -239,6 +262,9 @@ pub async fn use_with_webhooks(
     let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
     let masked = masked_of(&mut tx, environment_id, secret_id).await?;
     if signer != Some(secret_id) {
+        if expiry_of(&mut tx, secret_id).await?.is_some() {
+            return Err(ActionError::ExpiringCannotSign);
+        }
         set_signer(&mut tx, environment_id, secret_id).await?;
         let previous = match signer {
             Some(previous) => Some((
@@ -263,6 +289,42 @@ pub async fn use_with_webhooks(
             actor,
             environment_id,
             AuditAction::WebhookSignerChanged,
+            secret_id,
+            &masked,
+        )
+        .await?;
+    }
+    commit_with_list(tx, environment_id).await
+}
+
+/// Sets (or clears) when a secret expires, and which expiry notices are due again; refused for
+/// the webhook signer. The environment's secrets afterwards.
+pub async fn set_expiry(
+    pool: &PgPool,
+    actor: &Actor,
+    environment_id: Uuid,
+    secret_id: Uuid,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<SecretSummary>, ActionError> {
+    let mut tx = pool.begin().await?;
+    let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
+    let masked = masked_of(&mut tx, environment_id, secret_id).await?;
+    if signer == Some(secret_id) && expires_at.is_some() {
+        return Err(ActionError::SignerCannotExpire);
+    }
+    if expiry_of(&mut tx, secret_id).await? != expires_at {
+        sqlx::query!(
+            "UPDATE api_secrets SET expires_at = $2, expiry_notices = 0 WHERE id = $1",
+            secret_id,
+            expires_at as _
+        )
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            environment_id,
+            AuditAction::ApiSecretExpiryChanged,
             secret_id,
             &masked,
         )
@@ -353,6 +415,19 @@ async fn masked_of(
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(ActionError::NotFound)
+}
+
+async fn expiry_of(
+    tx: &mut Transaction<'_, Postgres>,
+    secret_id: Uuid,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT expires_at AS "expires_at: chrono::DateTime<chrono::Utc>"
+             FROM api_secrets WHERE id = $1"#,
+        secret_id
+    )
+    .fetch_one(&mut **tx)
+    .await
 }
 
 async fn set_signer(

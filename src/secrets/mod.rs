@@ -6,6 +6,8 @@
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod expiry;
+#[cfg(feature = "ssr")]
 pub mod token;
 pub mod views;
 
@@ -34,6 +36,16 @@ pub const LIMIT_REACHED: &str = "This environment already has 3 API secrets, the
 pub const SIGNER_CANNOT_BE_REMOVED: &str = "This API secret signs your webhooks, so it cannot be removed. \
      Set another API secret to be used with webhooks first.";
 pub const WRONG_PHRASE: &str = "The phrase does not match. Type it exactly as shown.";
+pub const SIGNER_CANNOT_EXPIRE: &str = "The API secret that signs your webhooks cannot expire: your webhooks would be left unsigned. \
+     Set another API secret to be used with webhooks first.";
+pub const FIRST_CANNOT_EXPIRE: &str = "An environment's first API secret signs its webhooks, so it cannot expire. \
+     Create it without an expiry date.";
+pub const EXPIRING_CANNOT_SIGN: &str = "This API secret has an expiry date, so it cannot sign your webhooks. \
+     Remove its expiry date first.";
+/// How far ahead an expiry date may be.
+pub const MAX_EXPIRY_DAYS: i64 = 5 * 366;
+/// Secrets expiring within this many days are flagged in the tab (and webhooks are told).
+pub const EXPIRY_WARNING_DAYS: i64 = 7;
 
 /// An optional label: trimmed, at most 100 characters, no control characters.
 pub fn parse_label(input: &str) -> Result<String, &'static str> {
@@ -55,6 +67,31 @@ pub fn removal_phrase(masked: &str) -> String {
     format!("remove {tail}")
 }
 
+/// An expiry date as typed (`YYYY-MM-DD`; empty: never): the secret stops verifying at 00:00 UTC
+/// on that day, which must be after `now` and at most [`MAX_EXPIRY_DAYS`] ahead.
+#[cfg(feature = "ssr")]
+pub fn parse_expiry(
+    input: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, &'static str> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Ok(None);
+    }
+    let day = chrono::NaiveDate::parse_from_str(input, "%Y-%m-%d")
+        .ok()
+        .filter(|_| input.len() == 10)
+        .ok_or("The expiry date must be a date such as 2027-01-31.")?;
+    let at = day.and_time(chrono::NaiveTime::MIN).and_utc();
+    if at <= now {
+        Err("The expiry date must be in the future (it takes effect at 00:00 UTC on that day).")
+    } else if at > now + chrono::TimeDelta::days(MAX_EXPIRY_DAYS) {
+        Err("The expiry date can be at most 5 years ahead.")
+    } else {
+        Ok(Some(at))
+    }
+}
+
 /// What the portal shows of a secret. Never its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretSummary {
@@ -65,6 +102,8 @@ pub struct SecretSummary {
     pub created_at: Moment,
     pub last_used_at: Option<Moment>,
     pub webhook_signer: bool,
+    /// From this moment on it verifies nothing.
+    pub expires_at: Option<Moment>,
 }
 
 /// The API secrets tab's data.
@@ -112,6 +151,7 @@ pub async fn list_api_secrets(environment_id: Uuid) -> Result<SecretsTab, AppErr
 pub async fn create_api_secret(
     environment_id: Uuid,
     #[server(default)] label: String,
+    #[server(default)] expires_on: String,
 ) -> Result<CreatedSecret, AppError> {
     let member = require(Action::CreateSecret)?;
     // The one response that carries a secret: no cache may keep it.
@@ -122,13 +162,18 @@ pub async fn create_api_secret(
         );
     }
     let label = parse_label(&label).map_err(|m| fail(AppError::Invalid(m.into())))?;
+    let expires_at = parse_expiry(&expires_on, chrono::Utc::now())
+        .map_err(|m| fail(AppError::Invalid(m.into())))?;
     let state = app_state()?;
     let created = db::create(
         &state.pool,
         &state.keyring,
         &actor(member),
         environment_id,
-        &label,
+        &db::NewSecret {
+            label: &label,
+            expires_at,
+        },
     )
     .await?;
     // Other instances hear of it from Postgres (NOTIFY); this one forgets at once.
@@ -146,6 +191,30 @@ pub async fn use_with_webhooks(
     db::use_with_webhooks(&state.pool, &actor(member), environment_id, secret_id)
         .await
         .map_err(AppError::from)
+}
+
+/// Sets when a secret expires (`expires_on` empty: never). A date in the past is refused; a new
+/// date (or none) brings an expired secret back.
+#[server(prefix = "/rpc", endpoint = "set_api_secret_expiry")]
+pub async fn set_expiry(
+    environment_id: Uuid,
+    secret_id: Uuid,
+    #[server(default)] expires_on: String,
+) -> Result<Vec<SecretSummary>, AppError> {
+    let member = require(Action::ExpireSecret)?;
+    let expires_at = parse_expiry(&expires_on, chrono::Utc::now())
+        .map_err(|m| fail(AppError::Invalid(m.into())))?;
+    let state = app_state()?;
+    let secrets = db::set_expiry(
+        &state.pool,
+        &actor(member),
+        environment_id,
+        secret_id,
+        expires_at,
+    )
+    .await?;
+    state.keys.invalidate(environment_id);
+    Ok(secrets)
 }
 
 #[server(prefix = "/rpc", endpoint = "remove_api_secret")]
@@ -186,6 +255,13 @@ impl From<db::ActionError> for AppError {
             ActionError::LimitReached => fail(AppError::Conflict(LIMIT_REACHED.into())),
             ActionError::IsSigner => fail(AppError::Conflict(SIGNER_CANNOT_BE_REMOVED.into())),
             ActionError::WrongPhrase => fail(AppError::Invalid(WRONG_PHRASE.into())),
+            ActionError::SignerCannotExpire => {
+                fail(AppError::Conflict(SIGNER_CANNOT_EXPIRE.into()))
+            }
+            ActionError::FirstCannotExpire => fail(AppError::Conflict(FIRST_CANNOT_EXPIRE.into())),
+            ActionError::ExpiringCannotSign => {
+                fail(AppError::Conflict(EXPIRING_CANNOT_SIGN.into()))
+            }
             ActionError::Database(e) => internal_error("changing API secrets", &e),
             ActionError::Crypto(e) => internal_error("sealing an API secret", &e),
             ActionError::Random(e) => internal_error("generating an API secret", &e),
@@ -204,6 +280,34 @@ mod tests {
         assert!(parse_label(&"é".repeat(100)).is_ok());
         assert!(parse_label(&"é".repeat(101)).is_err());
         assert!(parse_label("a\tb").is_err());
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn expiry_dates_are_days_ahead_within_five_years() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T13:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(parse_expiry(" ", now), Ok(None));
+        assert_eq!(
+            parse_expiry("2026-12-05", now)
+                .unwrap()
+                .unwrap()
+                .to_rfc3339(),
+            "2026-12-05T00:00:00+00:00"
+        );
+        for refused in [
+            "2026-12-04",
+            "2026-02-30",
+            "2026-12-5",
+            "05/12/2026",
+            "2031-12-31",
+            "+2027-01-01",
+            "2027-01-01T00:00",
+        ] {
+            assert!(parse_expiry(refused, now).is_err(), "{refused}");
+        }
+        assert!(parse_expiry("2031-11-30", now).unwrap().is_some());
     }
 
     #[test]

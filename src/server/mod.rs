@@ -58,9 +58,10 @@ pub async fn run() -> Result<(), StartupError> {
 
     let addr = config.leptos_options.site_addr;
     let usage_flush_interval = config.usage_flush_interval;
+    let janitor_interval = config.janitor_interval;
     let state = state(config, pool);
     let app = http::router(state.clone());
-    tokio::spawn(janitor(state.pool.clone()));
+    tokio::spawn(janitor(state.pool.clone(), janitor_interval));
     tokio::spawn(keys::listen(state.keys.clone(), state.pool.clone()));
     tokio::spawn(usage::run(
         state.usage.clone(),
@@ -99,11 +100,12 @@ pub fn state(config: Config, pool: sqlx::PgPool) -> AppState {
 
 /// Deletes expired sessions, sign-in failures older than the throttling window, accepted
 /// signatures whose timestamps have left the window and webhook deliveries past their
-/// retention, every minute.
-async fn janitor(pool: sqlx::PgPool) {
+/// retention, and queues API secrets' expiry notices, every `interval` (a minute unless
+/// configured otherwise).
+async fn janitor(pool: sqlx::PgPool, interval: Duration) {
     use tower_sessions::ExpiredDeletion;
     let store = session::store(pool.clone());
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut tick = tokio::time::interval(interval);
     loop {
         tick.tick().await;
         if let Err(e) = store.delete_expired().await {
@@ -119,6 +121,9 @@ async fn janitor(pool: sqlx::PgPool) {
             tracing::warn!(error = %e, "pruning expired accepted signatures failed");
         }
         prune_deliveries(&pool).await;
+        if let Err(e) = crate::secrets::expiry::announce(&pool, chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "queueing API secret expiry notices failed");
+        }
     }
 }
 

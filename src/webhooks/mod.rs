@@ -31,7 +31,7 @@ use crate::{
 };
 
 /// The events a webhook can subscribe to, as named in payloads.
-pub const EVENTS: [&str; 4] = Event::NAMES;
+pub const EVENTS: [&str; 6] = Event::NAMES;
 /// The most webhooks an environment can have.
 pub const MAX_WEBHOOKS: i64 = 10;
 pub const MAX_RETRIES: i32 = 20;
@@ -244,6 +244,8 @@ mod add {
         #[server(default)] event_api_secret_created: Option<String>,
         #[server(default)] event_api_secret_removed: Option<String>,
         #[server(default)] event_webhook_signer_changed: Option<String>,
+        #[server(default)] event_api_secret_expiring: Option<String>,
+        #[server(default)] event_api_secret_expired: Option<String>,
         max_retries: String,
         retry_interval_minutes: String,
     ) -> Result<Webhook, AppError> {
@@ -253,6 +255,8 @@ mod add {
             event_api_secret_created,
             event_api_secret_removed,
             event_webhook_signer_changed,
+            event_api_secret_expiring,
+            event_api_secret_expired,
         ]
         .into_iter()
         .zip(EVENTS)

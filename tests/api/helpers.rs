@@ -268,6 +268,25 @@ pub async fn remove(
         .await
 }
 
+/// "Expiry": `expires_on` is `YYYY-MM-DD`, or empty for never.
+pub async fn set_expiry(
+    client: &mut Client,
+    env: uuid::Uuid,
+    secret: uuid::Uuid,
+    expires_on: &str,
+) -> Reply {
+    client
+        .post_form(
+            "/rpc/set_api_secret_expiry",
+            &[
+                ("environment_id", &env.to_string()),
+                ("secret_id", &secret.to_string()),
+                ("expires_on", expires_on),
+            ],
+        )
+        .await
+}
+
 /// The one number a `SELECT count(*) …` (or any single bigint) query answers.
 pub async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()

@@ -8,6 +8,7 @@ mod accounts;
 mod api_secrets;
 mod audit_log;
 mod config;
+mod expiry;
 mod foundation;
 mod helpers;
 mod members;

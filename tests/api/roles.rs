@@ -12,12 +12,14 @@ use portal::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{Client, Reply, TestApp, create, created, list, remove, switch};
+use crate::helpers::{Client, Reply, TestApp, create, created, list, remove, set_expiry, switch};
 
 /// What the organization looks like, for telling whether an attempt changed it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Snapshot {
     secrets: i64,
+    /// Secrets with an expiry date.
+    expiring: i64,
     signer: Option<Uuid>,
     webhooks: i64,
     environments: i64,
@@ -26,9 +28,11 @@ pub struct Snapshot {
 }
 
 pub async fn snapshot(pool: &PgPool, env: Uuid) -> Snapshot {
-    let (secrets, signer, webhooks, environments, invitations, require_two_factor) =
+    let (secrets, expiring, signer, webhooks, environments, invitations, require_two_factor) =
         sqlx::query_as(
             "SELECT (SELECT count(*) FROM api_secrets WHERE environment_id = e.id),
+                (SELECT count(*) FROM api_secrets
+                  WHERE environment_id = e.id AND expires_at IS NOT NULL),
                 e.webhook_signer_id,
                 (SELECT count(*) FROM webhooks WHERE environment_id = e.id),
                 (SELECT count(*) FROM environments WHERE organization_id = e.organization_id),
@@ -42,6 +46,7 @@ pub async fn snapshot(pool: &PgPool, env: Uuid) -> Snapshot {
         .unwrap();
     Snapshot {
         secrets,
+        expiring,
         signer,
         webhooks,
         environments,
@@ -87,6 +92,11 @@ pub async fn attempt(
         Action::RemoveSecret => {
             let phrase = removal_phrase(&second.masked);
             remove(client, env, second.id, &phrase).await
+        }
+        Action::ExpireSecret => {
+            let in_a_month = chrono::Utc::now() + chrono::TimeDelta::days(30);
+            let day = in_a_month.format("%Y-%m-%d").to_string();
+            set_expiry(client, env, second.id, &day).await
         }
         Action::ManageEnvironments => {
             client
@@ -163,6 +173,7 @@ async fn the_pages_say_why_a_control_is_not_a_members_to_use(pool: PgPool) {
                 Action::CreateSecret,
                 Action::SwitchWebhookSigner,
                 Action::RemoveSecret,
+                Action::ExpireSecret,
             ],
         ),
         (

@@ -29,6 +29,9 @@ use crate::{
 };
 
 const STATUS_ID: &str = "secrets-status";
+/// Under every expiry date field.
+const EXPIRY_HINT: &str = "From 00:00 UTC on that day, requests signed with it are refused. \
+     The API secret used with webhooks cannot expire.";
 const CREATE_BUTTON_ID: &str = "create-secret";
 
 #[component]
@@ -76,6 +79,7 @@ fn EnvironmentId(id: String) -> impl IntoView {
 enum Modal {
     Created(CreatedSecret),
     UseWithWebhooks(SecretSummary),
+    Expiry(SecretSummary),
     Remove(SecretSummary),
 }
 
@@ -148,9 +152,12 @@ fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
 fn CreateForm() -> impl IntoView {
     let state = expect_context::<TabState>();
     let label = RwSignal::new(String::new());
+    let expires_on = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let full = move || state.secrets.with(Vec::len) >= MAX_SECRETS;
+    // The first secret becomes the webhook signer, which never expires: no date field for it.
+    let first = move || state.secrets.with(Vec::is_empty);
     let allowed = state.role.may(Action::CreateSecret);
     let step_up = StepUp::new(state.confirm);
 
@@ -160,6 +167,7 @@ fn CreateForm() -> impl IntoView {
             return;
         }
         let text = label.get_untracked();
+        let expires = expires_on.get_untracked();
         if let Err(message) = parse_label(&text) {
             error.set(Some(message.to_owned()));
             return;
@@ -168,11 +176,12 @@ fn CreateForm() -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             let created = step_up
-                .run(|| create_api_secret(state.environment_id, text))
+                .run(|| create_api_secret(state.environment_id, text, expires))
                 .await;
             match created {
                 Ok(created) => {
                     label.set(String::new());
+                    expires_on.set(String::new());
                     state.secrets.set(created.secrets.clone());
                     let message = format!("API secret {} created.", created.secret.masked);
                     state.open(Modal::Created(created), CREATE_BUTTON_ID);
@@ -199,6 +208,18 @@ fn CreateForm() -> impl IntoView {
                     prop:value=move || label.get()
                     on:input=move |ev| label.set(event_target_value(&ev))
                 />
+            </div>
+            <div class="field" hidden=first>
+                <label for="secret-expires">"Expires (optional)"</label>
+                <input
+                    id="secret-expires"
+                    name="expires_on"
+                    type="date"
+                    aria-describedby="secret-expires-hint create-error"
+                    prop:value=move || expires_on.get()
+                    on:input=move |ev| expires_on.set(event_target_value(&ev))
+                />
+                <p id="secret-expires-hint" class="hint">{EXPIRY_HINT}</p>
             </div>
             {allowed.then(|| view! { <PasswordPrompt step_up id="create-password" /> })}
             <button

@@ -1,15 +1,18 @@
 //! The tab's one modal `<dialog>` and what it shows: the new secret's value (once), "Use with
-//! webhooks" and "Remove", each confirmed or cancelled.
+//! webhooks", "Expiry" and "Remove", each confirmed or cancelled.
 
 use leptos::prelude::*;
 
 use super::{
-    Modal, TabState,
+    EXPIRY_HINT, Modal, TabState,
     dom::{focus_back, keep_focus_inside},
 };
 use crate::{
     accounts::step_up::{PasswordPrompt, StepUp},
-    secrets::{CreatedSecret, SecretSummary, removal_phrase, remove_api_secret, use_with_webhooks},
+    secrets::{
+        CreatedSecret, SecretSummary, removal_phrase, remove_api_secret, set_expiry,
+        use_with_webhooks,
+    },
     ui::copy::{copy_on_click, copy_outcome},
 };
 
@@ -47,6 +50,7 @@ pub(super) fn ModalDialog() -> impl IntoView {
                 Some(Modal::UseWithWebhooks(secret)) => {
                     view! { <ConfirmWebhookSigner secret /> }.into_any()
                 }
+                Some(Modal::Expiry(secret)) => view! { <SetExpiry secret /> }.into_any(),
                 Some(Modal::Remove(secret)) => view! { <ConfirmRemove secret /> }.into_any(),
                 None => ().into_any(),
             }}
@@ -146,6 +150,80 @@ fn ConfirmWebhookSigner(secret: SecretSummary) -> impl IntoView {
                 <button type="button" class="secondary" autofocus on:click=cancel>
                     "Cancel"
                 </button>
+            </div>
+        </form>
+    }
+}
+
+/// A new expiry date, or none (an empty field).
+#[component]
+fn SetExpiry(secret: SecretSummary) -> impl IntoView {
+    let state = expect_context::<TabState>();
+    // The current date, as the field spells it (`YYYY-MM-DD`).
+    let day = RwSignal::new(
+        secret
+            .expires_at
+            .as_ref()
+            .map(|at| at.iso.chars().take(10).collect::<String>())
+            .unwrap_or_default(),
+    );
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let step_up = StepUp::new(state.confirm);
+    let masked = secret.masked.clone();
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let masked = masked.clone();
+        let expires_on = day.get_untracked();
+        leptos::task::spawn_local(async move {
+            let never = expires_on.trim().is_empty();
+            let saved = step_up
+                .run(|| set_expiry(state.environment_id, secret.id, expires_on))
+                .await;
+            match saved {
+                Ok(secrets) => {
+                    state.secrets.set(secrets);
+                    state.done(if never {
+                        format!("API secret {masked} does not expire.")
+                    } else {
+                        format!("API secret {masked} has a new expiry date.")
+                    });
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    let cancel = move |_| state.modal.set(None);
+    view! {
+        <h2 id="modal-title">"Expiry"</h2>
+        <form on:submit=submit>
+            <p>
+                "When should the API secret " <code class="masked">{secret.masked.clone()}</code>
+                {(!secret.label.is_empty()).then(|| format!(" ({})", secret.label))}
+                " expire? Leave the date empty for never."
+            </p>
+            <label for="expiry-date">"Expires on"</label>
+            <input
+                id="expiry-date"
+                type="date"
+                autofocus
+                aria-describedby="expiry-hint expiry-error"
+                prop:value=move || day.get()
+                on:input=move |ev| day.set(event_target_value(&ev))
+            />
+            <p id="expiry-hint" class="hint">{EXPIRY_HINT}</p>
+            <PasswordPrompt step_up id="expiry-password" />
+            <p id="expiry-error" class="error" role="alert">{move || error.get()}</p>
+            <div class="modal-actions">
+                <button type="submit" disabled=move || busy.get() || step_up.missing()>
+                    "Confirm"
+                </button>
+                <button type="button" class="secondary" on:click=cancel>"Cancel"</button>
             </div>
         </form>
     }

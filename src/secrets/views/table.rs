@@ -5,16 +5,35 @@ use leptos::prelude::*;
 use super::{Modal, TabState};
 use crate::{
     accounts::roles::Action,
-    secrets::SecretSummary,
-    ui::time::{Moment, local_time, relative_time},
+    secrets::{EXPIRING_CANNOT_SIGN, EXPIRY_WARNING_DAYS, SecretSummary},
+    ui::time::{Moment, local_time, relative_time, time_until},
 };
 
 #[component]
 pub(super) fn SecretsTable() -> impl IntoView {
     let state = expect_context::<TabState>();
     let empty = move || state.secrets.with(Vec::is_empty);
+    // (expired, expiring within the warning's days)
+    let counts = move || {
+        let now = state.now_ms.get();
+        state.secrets.with(|secrets| {
+            secrets
+                .iter()
+                .filter_map(|secret| secret.expires_at.as_ref())
+                .fold((0, 0), |(expired, soon), at| {
+                    if secret_expired(at.ms, now) {
+                        (expired + 1, soon)
+                    } else if at.ms - now <= WARNING_MS {
+                        (expired, soon + 1)
+                    } else {
+                        (expired, soon)
+                    }
+                })
+        })
+    };
     view! {
         <p class="empty" hidden=move || !empty()>"This environment has no API secrets yet."</p>
+        <p class="warning" hidden=move || counts() == (0, 0)>{move || expiry_warning(counts())}</p>
         <table class="grid secrets" hidden=empty>
             <caption class="visually-hidden">"API secrets"</caption>
             <thead>
@@ -29,7 +48,12 @@ pub(super) fn SecretsTable() -> impl IntoView {
                 <For
                     each=move || state.secrets.get()
                     key=|secret| {
-                        (secret.id, secret.webhook_signer, secret.last_used_at.as_ref().map(|m| m.ms))
+                        (
+                            secret.id,
+                            secret.webhook_signer,
+                            secret.last_used_at.as_ref().map(|m| m.ms),
+                            secret.expires_at.as_ref().map(|m| m.ms),
+                        )
                     }
                     children=move |secret| view! { <SecretRow secret /> }
                 />
@@ -45,10 +69,30 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
     let remove_id = format!("remove-{}", secret.id);
     let reason_id = format!("remove-reason-{}", secret.id);
     let use_reason_id = format!("use-reason-{}", secret.id);
+    let expiry_id = format!("expiry-{}", secret.id);
+    let expiry_reason_id = format!("expiry-reason-{}", secret.id);
     let may_switch = state.role.may(Action::SwitchWebhookSigner);
     let may_remove = state.role.may(Action::RemoveSecret);
+    let may_expire = state.role.may(Action::ExpireSecret);
+    // A secret with an expiry date cannot sign webhooks (they would be left unsigned).
+    let dated = secret.expires_at.is_some();
     let for_use = secret.clone();
+    let for_expiry = secret.clone();
     let for_remove = secret.clone();
+    let expiry = secret.expires_at.clone().map(|at| {
+        let (expired, soon) = (
+            move || secret_expired(at.ms, state.now_ms.get()),
+            move || {
+                !secret_expired(at.ms, state.now_ms.get())
+                    && at.ms - state.now_ms.get() <= WARNING_MS
+            },
+        );
+        view! {
+            <span class="expiry" class:soon=soon class:expired=expired>
+                {move || expiry_text(state.now_ms.get(), &at)}
+            </span>
+        }
+    });
     let signer = secret.webhook_signer;
     view! {
         <tr>
@@ -56,6 +100,7 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                 <code class="masked">{secret.masked.clone()}</code>
                 {(!secret.label.is_empty()).then(|| view! { <span class="label">{secret.label.clone()}</span> })}
                 {signer.then(|| view! { <span class="badge">"Used with webhooks"</span> })}
+                {expiry}
             </th>
             <td data-title="Created">
                 <TimeAgo at=secret.created_at.clone() />
@@ -74,13 +119,30 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                                 id=use_id.clone()
                                 type="button"
                                 class="secondary"
-                                disabled=!may_switch
-                                aria-describedby=(!may_switch).then(|| use_reason_id.clone())
+                                disabled=!may_switch || dated
+                                aria-describedby=(!may_switch || dated).then(|| use_reason_id.clone())
                                 on:click=move |_| {
                                     state.open(Modal::UseWithWebhooks(for_use.clone()), &use_id)
                                 }
                             >
                                 "Use with webhooks"
+                            </button>
+                        }
+                    })}
+                {(!signer)
+                    .then(|| {
+                        view! {
+                            <button
+                                id=expiry_id.clone()
+                                type="button"
+                                class="secondary"
+                                disabled=!may_expire
+                                aria-describedby=(!may_expire).then(|| expiry_reason_id.clone())
+                                on:click=move |_| {
+                                    state.open(Modal::Expiry(for_expiry.clone()), &expiry_id)
+                                }
+                            >
+                                "Expiry"
                             </button>
                         }
                     })}
@@ -97,11 +159,23 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                         <span class="tip-text">"Remove"</span>
                     </button>
                 </span>
-                {(!signer && !may_switch)
+                {(!signer && (!may_switch || dated))
                     .then(|| {
                         view! {
                             <p id=use_reason_id class="hint">
-                                {Action::SwitchWebhookSigner.refusal()}
+                                {if may_switch {
+                                    EXPIRING_CANNOT_SIGN
+                                } else {
+                                    Action::SwitchWebhookSigner.refusal()
+                                }}
+                            </p>
+                        }
+                    })}
+                {(!signer && !may_expire)
+                    .then(|| {
+                        view! {
+                            <p id=expiry_reason_id class="hint">
+                                {Action::ExpireSecret.refusal()}
                             </p>
                         }
                     })}
@@ -121,6 +195,47 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
             </td>
         </tr>
     }
+}
+
+const WARNING_MS: i64 = EXPIRY_WARNING_DAYS * 24 * 3600 * 1000;
+
+fn secret_expired(expires_ms: i64, now_ms: i64) -> bool {
+    expires_ms <= now_ms
+}
+
+/// "Expired 2 days ago", "Expires in 5 hours", "Expires in 3 days" (whole days left), "Expires
+/// 31 Jan 2027, 00:00 UTC".
+fn expiry_text(now_ms: i64, at: &Moment) -> String {
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    let left = at.ms - now_ms;
+    if left <= 0 {
+        format!("Expired {}", relative_time(now_ms, at.ms))
+    } else if left <= DAY_MS {
+        format!("Expires {}", time_until(now_ms, at.ms))
+    } else if left <= WARNING_MS {
+        format!("Expires in {} days", left / DAY_MS)
+    } else {
+        format!("Expires {}", at.utc)
+    }
+}
+
+/// Above the table: what has expired, and what will within the warning's days.
+fn expiry_warning((expired, soon): (usize, usize)) -> String {
+    let mut text = match expired {
+        0 => String::new(),
+        1 => "An API secret has expired: requests signed with it are refused. ".to_owned(),
+        n => format!("{n} API secrets have expired: requests signed with them are refused. "),
+    };
+    match soon {
+        0 => {}
+        1 => text.push_str(&format!(
+            "An API secret expires within {EXPIRY_WARNING_DAYS} days: create another and move your callers to it before then."
+        )),
+        n => text.push_str(&format!(
+            "{n} API secrets expire within {EXPIRY_WARNING_DAYS} days: create others and move your callers to them before then."
+        )),
+    }
+    text.trim_end().to_owned()
 }
 
 /// "3 hours ago", with the exact date and time (the viewer's time zone once the page is

@@ -204,7 +204,11 @@ impl Worker {
         let id = delivery.id.to_string();
         let seconds = now.timestamp();
         let sign_standard = |key: &signature::SigningKey| key.sign_standard(&id, seconds, &body);
-        let previous_key = previous.filter(|&p| p != signer).and_then(key_of);
+        // An expired secret signs nothing (the signer itself never expires).
+        let previous_key = previous
+            .filter(|&p| p != signer)
+            .and_then(key_of)
+            .filter(|key| now.timestamp_millis() < key.expires_ms);
         let mut standard = sign_standard(&signer_key.key);
         let mut request = self
             .client
