@@ -1,12 +1,13 @@
 // The Webhooks tab: a webhook needs a signer (any API secret), adding one sends it a ping,
 // signed with the signer, which a receiver here checks on its own (Node's http + crypto) and with
-// the Standard Webhooks library, and the delivery log shows it delivered.
+// the Standard Webhooks and Svix libraries, and the delivery log shows it delivered.
 import { test, expect, expectNoAxeViolations } from "./fixtures/portal";
 import { signUp } from "./fixtures/accounts";
 import { addWebhook, startReceiver } from "./fixtures/webhooks";
 import { createSecret } from "./fixtures/secrets";
 import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
+import { Webhook as SvixWebhook } from "svix";
 
 test("adding a webhook sends it a signed ping that its delivery log shows as delivered", { tag: "@smoke" }, async ({ page }) => {
   // The receiver holds the ping until the test lets it answer.
@@ -82,6 +83,10 @@ test("adding a webhook sends it a signed ping that its delivery log shows as del
     expect(() => standard.verify(request.body.replace("ping", "pong"), headers)).toThrow(/signature/);
     const stranger = new Webhook(`whsec_${Buffer.from("csk_someone_else").toString("base64")}`);
     expect(() => stranger.verify(request.body, headers)).toThrow(/signature/);
+    // And Svix's library, with the same key (it reads the unbranded webhook-* headers).
+    const svix = new SvixWebhook(`whsec_${Buffer.from(value).toString("base64")}`);
+    expect(() => svix.verify(request.body, headers)).not.toThrow();
+    expect(() => svix.verify(`${request.body} `, headers)).toThrow(/signature/);
     const body = JSON.parse(request.body);
     expect(body.event).toBe("ping");
     expect(Object.keys(body).sort()).toEqual(["environment_id", "event", "payload", "sent_at"]);

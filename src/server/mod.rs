@@ -108,6 +108,10 @@ async fn janitor(pool: sqlx::PgPool, interval: Duration) {
     let mut tick = tokio::time::interval(interval);
     loop {
         tick.tick().await;
+        // Shutting down: nothing to prune with.
+        if pool.is_closed() {
+            return;
+        }
         if let Err(e) = store.delete_expired().await {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
