@@ -260,16 +260,16 @@ pub async fn use_with_webhooks(
 ) -> Result<Vec<SecretSummary>, ActionError> {
     let mut tx = pool.begin().await?;
     let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
-    let masked = masked_of(&mut tx, environment_id, secret_id).await?;
+    let Found { masked, expires_at } = find(&mut tx, environment_id, secret_id).await?;
     if signer != Some(secret_id) {
-        if expiry_of(&mut tx, secret_id).await?.is_some() {
+        if expires_at.is_some() {
             return Err(ActionError::ExpiringCannotSign);
         }
         set_signer(&mut tx, environment_id, secret_id).await?;
         let previous = match signer {
             Some(previous) => Some((
                 previous,
-                masked_of(&mut tx, environment_id, previous).await?,
+                find(&mut tx, environment_id, previous).await?.masked,
             )),
             None => None,
         };
@@ -308,11 +308,11 @@ pub async fn set_expiry(
 ) -> Result<Vec<SecretSummary>, ActionError> {
     let mut tx = pool.begin().await?;
     let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
-    let masked = masked_of(&mut tx, environment_id, secret_id).await?;
+    let found = find(&mut tx, environment_id, secret_id).await?;
     if signer == Some(secret_id) && expires_at.is_some() {
         return Err(ActionError::SignerCannotExpire);
     }
-    if expiry_of(&mut tx, secret_id).await? != expires_at {
+    if found.expires_at != expires_at {
         sqlx::query!(
             "UPDATE api_secrets SET expires_at = $2, expiry_notices = 0 WHERE id = $1",
             secret_id,
@@ -326,7 +326,7 @@ pub async fn set_expiry(
             environment_id,
             AuditAction::ApiSecretExpiryChanged,
             secret_id,
-            &masked,
+            &found.masked,
         )
         .await?;
     }
@@ -344,7 +344,7 @@ pub async fn remove(
 ) -> Result<Vec<SecretSummary>, ActionError> {
     let mut tx = pool.begin().await?;
     let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
-    let masked = masked_of(&mut tx, environment_id, secret_id).await?;
+    let masked = find(&mut tx, environment_id, secret_id).await?.masked;
     if signer == Some(secret_id) {
         return Err(ActionError::IsSigner);
     }
@@ -402,32 +402,27 @@ pub async fn reveal(
     Ok(Some(value))
 }
 
-async fn masked_of(
+/// A secret of the environment: its masked form and expiry.
+struct Found {
+    masked: String,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+async fn find(
     tx: &mut Transaction<'_, Postgres>,
     environment_id: Uuid,
     secret_id: Uuid,
-) -> Result<String, ActionError> {
-    sqlx::query_scalar!(
-        "SELECT masked FROM api_secrets WHERE id = $1 AND environment_id = $2",
+) -> Result<Found, ActionError> {
+    sqlx::query_as!(
+        Found,
+        r#"SELECT masked, expires_at AS "expires_at: chrono::DateTime<chrono::Utc>"
+             FROM api_secrets WHERE id = $1 AND environment_id = $2"#,
         secret_id,
         environment_id
     )
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(ActionError::NotFound)
-}
-
-async fn expiry_of(
-    tx: &mut Transaction<'_, Postgres>,
-    secret_id: Uuid,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT expires_at AS "expires_at: chrono::DateTime<chrono::Utc>"
-             FROM api_secrets WHERE id = $1"#,
-        secret_id
-    )
-    .fetch_one(&mut **tx)
-    .await
 }
 
 async fn set_signer(

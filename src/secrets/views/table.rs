@@ -20,14 +20,10 @@ pub(super) fn SecretsTable() -> impl IntoView {
             secrets
                 .iter()
                 .filter_map(|secret| secret.expires_at.as_ref())
-                .fold((0, 0), |(expired, soon), at| {
-                    if secret_expired(at.ms, now) {
-                        (expired + 1, soon)
-                    } else if at.ms - now <= WARNING_MS {
-                        (expired, soon + 1)
-                    } else {
-                        (expired, soon)
-                    }
+                .fold((0, 0), |(expired, soon), at| match Expiry::of(at.ms, now) {
+                    Expiry::Passed => (expired + 1, soon),
+                    Expiry::Soon => (expired, soon + 1),
+                    Expiry::Later => (expired, soon),
                 })
         })
     };
@@ -80,12 +76,10 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
     let for_expiry = secret.clone();
     let for_remove = secret.clone();
     let expiry = secret.expires_at.clone().map(|at| {
+        let expiry = move || Expiry::of(at.ms, state.now_ms.get());
         let (expired, soon) = (
-            move || secret_expired(at.ms, state.now_ms.get()),
-            move || {
-                !secret_expired(at.ms, state.now_ms.get())
-                    && at.ms - state.now_ms.get() <= WARNING_MS
-            },
+            move || expiry() == Expiry::Passed,
+            move || expiry() == Expiry::Soon,
         );
         view! {
             <span class="expiry" class:soon=soon class:expired=expired>
@@ -199,8 +193,23 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
 
 const WARNING_MS: i64 = EXPIRY_WARNING_DAYS * 24 * 3600 * 1000;
 
-fn secret_expired(expires_ms: i64, now_ms: i64) -> bool {
-    expires_ms <= now_ms
+/// Where a secret's expiry stands: the row's colour and the warning above the table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expiry {
+    Passed,
+    /// Within the warning's days.
+    Soon,
+    Later,
+}
+
+impl Expiry {
+    fn of(expires_ms: i64, now_ms: i64) -> Expiry {
+        match expires_ms - now_ms {
+            left if left <= 0 => Expiry::Passed,
+            left if left <= WARNING_MS => Expiry::Soon,
+            _ => Expiry::Later,
+        }
+    }
 }
 
 /// "Expired 2 days ago", "Expires in 5 hours", "Expires in 3 days" (whole days left), "Expires
