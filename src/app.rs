@@ -22,7 +22,7 @@ use crate::{
     },
     error::AppError,
     members::views::{JoinPage, MembersPage},
-    secrets::views::ApiSecretsPage,
+    secrets::views::{ApiSecretsPage, SecretUsagePage},
     status::StatusPage,
     ui::NotFound,
     webhooks::views::WebhooksPage,
@@ -80,6 +80,11 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/environments/:id/api-secrets")
                         view=ApiSecretsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/environments/:id/api-secrets/:secret")
+                        view=SecretUsagePage
                         ssr=SsrMode::Async
                     />
                     <Route

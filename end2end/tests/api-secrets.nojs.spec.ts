@@ -25,7 +25,7 @@ test("the API secrets tab is complete in the server-rendered HTML", { tag: "@smo
   const html = await response!.text();
   for (const { value } of created) expect(html).not.toContain(value.slice(4, 20));
 
-  await expect(page.getByRole("columnheader")).toHaveText(["API secret", "Created", "Last used", "Actions"]);
+  await expect(page.getByRole("columnheader")).toHaveText(["API secret", "Created", "Last used", "Usage", "Actions"]);
   const [first, second] = created.map(({ secret }) => page.getByRole("row").filter({ hasText: secret.masked }));
   await expect(first).toContainText("first");
   await expect(first).not.toContainText("Used with webhooks");

@@ -59,7 +59,7 @@ test("a new API secret is shown once, can be copied, and is gone after closing a
   // The first secret signs webhooks.
   await expect(row).toContainText("Used with webhooks");
   await expect(row.getByRole("button", { name: "Use with webhooks" })).toHaveCount(0);
-  await expect(page.getByRole("columnheader")).toHaveText(["API secret", "Created", "Last used", "Actions"]);
+  await expect(page.getByRole("columnheader")).toHaveText(["API secret", "Created", "Last used", "Usage", "Actions"]);
   expect(await page.content()).not.toContain(value.slice(4, 20));
   await expectNoAxeViolations(page);
 

@@ -21,7 +21,7 @@ use error::ApiError;
 
 use crate::{
     error::internal_error,
-    platform::{keys, now_ms, signature, state::AppState},
+    platform::{client, keys, now_ms, signature, state::AppState, usage},
     secrets,
 };
 
@@ -264,10 +264,9 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiE
         if now_ms >= key.expires_ms {
             return Some(Err(Refusal::ExpiredSecret));
         }
-        // The shared map is touched at most every 100 ms per key (writes happen every second).
+        // A shared atomic (it orders the keys): stored at most every 100 ms.
         if now_ms.saturating_sub(key.last_marked_ms.load(Relaxed)) >= 100 {
             key.last_marked_ms.store(now_ms, Relaxed);
-            state.usage.mark(key.id, now_ms);
         }
         Some(Ok(key.id))
     };
@@ -293,6 +292,15 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiE
             }
         }
     }
+    // Every accepted request is counted (per hour and per caller, in memory: see `usage`).
+    let address = state
+        .trusted_proxies
+        .client_address(client::peer(&parts.extensions), &parts.headers);
+    state.usage.count(
+        secret_id,
+        now_ms,
+        &usage::Caller::new(address, &parts.headers),
+    );
     Ok(Signed {
         environment_id,
         secret_id,

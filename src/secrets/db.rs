@@ -58,6 +58,7 @@ struct Row {
     last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     webhook_signer: bool,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    daily_requests: Vec<i64>,
 }
 
 impl From<Row> for SecretSummary {
@@ -70,6 +71,7 @@ impl From<Row> for SecretSummary {
             last_used_at: row.last_used_at.map(Moment::from),
             webhook_signer: row.webhook_signer,
             expires_at: row.expires_at.map(Moment::from),
+            daily_requests: row.daily_requests,
         }
     }
 }
@@ -117,11 +119,19 @@ async fn list(
                   s.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
                   s.last_used_at AS "last_used_at: chrono::DateTime<chrono::Utc>",
                   (e.webhook_signer_id IS NOT DISTINCT FROM s.id) AS "webhook_signer!",
-                  s.expires_at AS "expires_at: chrono::DateTime<chrono::Utc>"
+                  s.expires_at AS "expires_at: chrono::DateTime<chrono::Utc>",
+                  ARRAY(SELECT COALESCE(sum(u.requests), 0)::int8
+                          FROM generate_series($2 - 1, 0, -1) AS d(ago)
+                          LEFT JOIN api_secret_usage u
+                            ON u.secret_id = s.id
+                           AND u.hour >= date_trunc('day', now(), 'UTC') - make_interval(days => d.ago)
+                           AND u.hour < date_trunc('day', now(), 'UTC') - make_interval(days => d.ago - 1)
+                         GROUP BY d.ago ORDER BY d.ago DESC) AS "daily_requests!"
              FROM api_secrets s JOIN environments e ON e.id = s.environment_id
             WHERE s.environment_id = $1
             ORDER BY s.created_at, s.id"#,
-        environment_id
+        environment_id,
+        super::usage::DAYS as i32,
     )
     .fetch_all(db)
     .await?;
@@ -208,7 +218,8 @@ pub async fn create(
                      created_at AS "created_at: chrono::DateTime<chrono::Utc>",
                      last_used_at AS "last_used_at: chrono::DateTime<chrono::Utc>",
                      $9::bool AS "webhook_signer!",
-                     expires_at AS "expires_at: chrono::DateTime<chrono::Utc>""#,
+                     expires_at AS "expires_at: chrono::DateTime<chrono::Utc>",
+                     ARRAY(SELECT 0::int8 FROM generate_series(1, $11::int4)) AS "daily_requests!""#,
         id,
         environment_id,
         slot,
@@ -220,6 +231,7 @@ pub async fn create(
         signer.is_none(),
         // chrono's, not time's (sqlx's default for timestamptz parameters).
         expires_at as _,
+        super::usage::DAYS as i32,
     )
     .fetch_one(&mut *tx)
     .await?;

@@ -9,6 +9,7 @@ pub mod db;
 pub mod expiry;
 #[cfg(feature = "ssr")]
 pub mod token;
+pub mod usage;
 pub mod views;
 
 use leptos::prelude::*;
@@ -104,6 +105,8 @@ pub struct SecretSummary {
     pub webhook_signer: bool,
     /// From this moment on it verifies nothing.
     pub expires_at: Option<Moment>,
+    /// Verified requests per day (UTC) over the last [`usage::DAYS`] days, oldest first.
+    pub daily_requests: Vec<i64>,
 }
 
 /// The API secrets tab's data.

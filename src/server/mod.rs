@@ -82,9 +82,9 @@ pub async fn run() -> Result<(), StartupError> {
         .await
         .map_err(StartupError::Serve)?;
 
-    // The last requests' "last used" marks.
+    // The last requests' usage ("Last used", counts, callers).
     if let Err(e) = state.usage.flush(&state.pool).await {
-        tracing::error!(error = %e, "writing the last last-used dates failed");
+        tracing::error!(error = %e, "writing the last API secret usage failed");
     }
     state.pool.close().await;
     tracing::info!("stopped");
@@ -102,6 +102,9 @@ pub fn state(config: Config, pool: sqlx::PgPool) -> AppState {
 /// signatures whose timestamps have left the window and webhook deliveries past their
 /// retention, and queues API secrets' expiry notices, every `interval` (a minute unless
 /// configured otherwise).
+/// How long per-hour request counts and callers of API secrets are kept.
+const USAGE_RETENTION_DAYS: i32 = 90;
+
 async fn janitor(pool: sqlx::PgPool, interval: Duration) {
     use tower_sessions::ExpiredDeletion;
     let store = session::store(pool.clone());
@@ -125,6 +128,9 @@ async fn janitor(pool: sqlx::PgPool, interval: Duration) {
             tracing::warn!(error = %e, "pruning expired accepted signatures failed");
         }
         prune_deliveries(&pool).await;
+        if let Err(e) = usage::prune(&pool, USAGE_RETENTION_DAYS).await {
+            tracing::warn!(error = %e, "pruning old API secret usage failed");
+        }
         if let Err(e) = crate::secrets::expiry::announce(&pool, chrono::Utc::now()).await {
             tracing::warn!(error = %e, "queueing API secret expiry notices failed");
         }

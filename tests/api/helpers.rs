@@ -136,9 +136,13 @@ impl Client {
     }
 
     pub async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Reply {
-        let mut request = request
-            .header("host", "portal.test")
-            .header("user-agent", "portal-tests");
+        let mut request = request.header("host", "portal.test");
+        if !request
+            .headers_ref()
+            .is_some_and(|h| h.contains_key(header::USER_AGENT))
+        {
+            request = request.header(header::USER_AGENT, "portal-tests");
+        }
         if let Some(cookie) = &self.cookie {
             request = request.header(header::COOKIE, cookie.clone());
         }

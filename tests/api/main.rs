@@ -18,4 +18,5 @@ mod sessions;
 mod snippets;
 mod step_up;
 mod two_factor;
+mod usage;
 mod webhooks;

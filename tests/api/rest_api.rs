@@ -220,7 +220,7 @@ async fn last_used_is_written_once_per_flush_and_never_goes_back(pool: PgPool) {
         assert_eq!(reply.status, StatusCode::OK);
     }
     usage.flush(&pool).await.unwrap();
-    assert_eq!(usage.rows_written(), 1, "50 uses, one row written");
+    assert_eq!(usage.statements_written(), 1, "50 uses, one statement");
     let last_used = |id: Uuid| {
         let pool = pool.clone();
         async move {
@@ -238,7 +238,7 @@ async fn last_used_is_written_once_per_flush_and_never_goes_back(pool: PgPool) {
     assert_eq!(last_used(unused.secret.id).await, None);
     // Nothing pending: no write.
     usage.flush(&pool).await.unwrap();
-    assert_eq!(usage.rows_written(), 1);
+    assert_eq!(usage.statements_written(), 1);
 
     // Another instance wrote a later date: an older mark does not move it back.
     sqlx::query("UPDATE api_secrets SET last_used_at = now() + interval '1 hour' WHERE id = $1")

@@ -11,9 +11,11 @@ use uuid::Uuid;
 mod dom;
 mod modals;
 mod table;
+mod usage;
 
 use modals::ModalDialog;
 use table::SecretsTable;
+pub use usage::SecretUsagePage;
 
 use super::{
     CreatedSecret, LIMIT_REACHED, MAX_SECRETS, SecretSummary, SecretsTab, create_api_secret,

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{Modal, TabState};
+use super::{Modal, TabState, usage::Sparkline};
 use crate::{
     accounts::roles::Action,
     secrets::{EXPIRING_CANNOT_SIGN, EXPIRY_WARNING_DAYS, SecretSummary},
@@ -37,6 +37,7 @@ pub(super) fn SecretsTable() -> impl IntoView {
                     <th scope="col">"API secret"</th>
                     <th scope="col">"Created"</th>
                     <th scope="col">"Last used"</th>
+                    <th scope="col">"Usage"</th>
                     <th scope="col">"Actions"</th>
                 </tr>
             </thead>
@@ -88,6 +89,10 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
         }
     });
     let signer = secret.webhook_signer;
+    let usage_href = format!(
+        "/environments/{}/api-secrets/{}",
+        state.environment_id, secret.id
+    );
     view! {
         <tr>
             <th scope="row">
@@ -104,6 +109,12 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                     Some(at) => view! { <TimeAgo at /> }.into_any(),
                     None => view! { <span>"Never"</span> }.into_any(),
                 }}
+            </td>
+            <td data-title="Usage" class="usage">
+                <Sparkline days=secret.daily_requests.clone() />
+                <a href=usage_href>
+                    "Details" <span class="visually-hidden">{format!(" of {}", secret.masked)}</span>
+                </a>
             </td>
             <td class="actions">
                 {(!signer)
