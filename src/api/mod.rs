@@ -17,11 +17,12 @@ use axum::{
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use crate::platform::refusal::Refusal;
 use error::ApiError;
 
 use crate::{
     error::internal_error,
-    platform::{client, keys, now_ms, signature, state::AppState, usage},
+    platform::{client, failures, keys, now_ms, signature, state::AppState, usage},
     secrets,
 };
 
@@ -56,6 +57,10 @@ pub fn router() -> Router<AppState> {
             get(list_api_secrets),
         )
         .route(
+            "/api/v1/environments/{environment_id}/failed-requests",
+            get(list_failed_requests),
+        )
+        .route(
             "/api/v1/environments/{environment_id}/webhooks",
             get(webhooks::list).post(webhooks::create),
         )
@@ -82,62 +87,6 @@ fn no_store() -> tower_http::set_header::SetResponseHeaderLayer<axum::http::Head
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
     )
-}
-
-/// Why a request was refused: the reason is named, never which secret came close.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    MissingTimestamp,
-    MissingSignature,
-    MalformedTimestamp,
-    StaleTimestamp,
-    FutureTimestamp,
-    BadSignature,
-    /// Signed with a secret past its expiry (only its holder can sign so: saying so leaks
-    /// nothing, and tells them what to fix).
-    ExpiredSecret,
-    Replayed,
-    BodyTooLarge,
-}
-
-impl Refusal {
-    pub fn code(self) -> &'static str {
-        match self {
-            Refusal::MissingTimestamp => "missing_timestamp",
-            Refusal::MissingSignature => "missing_signature",
-            Refusal::MalformedTimestamp => "malformed_timestamp",
-            Refusal::StaleTimestamp => "stale_timestamp",
-            Refusal::FutureTimestamp => "future_timestamp",
-            Refusal::BadSignature => "bad_signature",
-            Refusal::ExpiredSecret => "expired_secret",
-            Refusal::Replayed => "replayed_request",
-            Refusal::BodyTooLarge => "body_too_large",
-        }
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            Refusal::MissingTimestamp => "The X-CS-Timestamp header is missing.",
-            Refusal::MissingSignature => "The X-CS-Signature header is missing.",
-            Refusal::MalformedTimestamp => {
-                "X-CS-Timestamp must be the number of milliseconds since the Unix epoch, in digits without leading zeros."
-            }
-            Refusal::StaleTimestamp => {
-                "X-CS-Timestamp is too old: sign each request when you send it."
-            }
-            Refusal::FutureTimestamp => "X-CS-Timestamp is in the future: check your clock.",
-            Refusal::BadSignature => {
-                "X-CS-Signature does not match this request signed with any API secret of this environment."
-            }
-            Refusal::ExpiredSecret => {
-                "The API secret that signed this request has expired: sign with another API secret of this environment."
-            }
-            Refusal::Replayed => {
-                "This signed request was already accepted: sign every request that changes something anew, with its own X-CS-Timestamp."
-            }
-            Refusal::BodyTooLarge => "The request body is larger than 1 MiB.",
-        }
-    }
 }
 
 /// Checks the headers and the timestamp window (cheap, before reading anything else).
@@ -182,21 +131,109 @@ fn parse_timestamp(timestamp: &str) -> Option<i64> {
     canonical.then(|| timestamp.parse().ok()).flatten()
 }
 
-/// Verifies the signature against each of the environment's secrets (at most 3) and marks the
-/// one that matched as used.
+/// Verifies the request's signature; a refusal is recorded for the environment's "Failed
+/// requests" (within bounds: see [`failures`]).
 async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiError> {
     let now_ms = now_ms();
     let (parts, body) = request.into_parts();
-    let (timestamp, signature) = check_headers(&parts.headers, now_ms, state.signature_tolerance)?;
-    // An id that does not parse is treated like an environment without secrets. (Ids are
-    // hyphenated, 36 characters: no search for the next `/`.)
-    let environment_id = parts
-        .uri
-        .path()
+    let environment_id = environment_of(&parts.uri);
+    match verify(state, &parts, body, environment_id, now_ms).await {
+        Ok(signed) => Ok(signed),
+        Err(Rejected::Refused(refusal)) => {
+            if let Some(environment_id) = environment_id {
+                record_refusal(state, &parts, environment_id, refusal, now_ms);
+            }
+            Err(refusal.into())
+        }
+        Err(Rejected::Failed(error)) => Err(error),
+    }
+}
+
+/// Why [`verify`] did not accept a request: a refusal (the caller's doing, recorded), or our
+/// own failure.
+enum Rejected {
+    Refused(Refusal),
+    Failed(ApiError),
+}
+
+impl From<Refusal> for Rejected {
+    fn from(refusal: Refusal) -> Self {
+        Rejected::Refused(refusal)
+    }
+}
+
+impl From<ApiError> for Rejected {
+    fn from(error: ApiError) -> Self {
+        Rejected::Failed(error)
+    }
+}
+
+/// The environment id in a REST path. An id that does not parse is treated like an environment
+/// without secrets. (Ids are hyphenated, 36 characters: no search for the next `/`.)
+fn environment_of(uri: &axum::http::Uri) -> Option<Uuid> {
+    uri.path()
         .strip_prefix(PREFIX)
         .filter(|rest| matches!(rest.as_bytes().get(36), None | Some(b'/')))
         .and_then(|rest| rest.get(..36))
-        .and_then(|id| Uuid::try_parse(id).ok());
+        .and_then(|id| Uuid::try_parse(id).ok())
+}
+
+/// Records a refusal, unless the environment is known to have no secrets (or not to exist):
+/// then nobody could have signed for it, and nobody would read it.
+fn record_refusal(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    environment_id: Uuid,
+    refusal: Refusal,
+    now_ms: i64,
+) {
+    let known = state
+        .keys
+        .with_cached(environment_id, |keys| !keys.is_empty());
+    if known == Some(false) {
+        return;
+    }
+    state
+        .failures
+        .record(environment_id, known.is_some(), now_ms, || {
+            let skew_ms = matches!(refusal, Refusal::StaleTimestamp | Refusal::FutureTimestamp)
+                .then(|| {
+                    parts
+                        .headers
+                        .get(signature::TIMESTAMP_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_timestamp)
+                        .map(|at| at - now_ms)
+                })
+                .flatten();
+            let address = state
+                .trusted_proxies
+                .client_address(client::peer(&parts.extensions), &parts.headers);
+            failures::Failure {
+                environment_id,
+                at_ms: now_ms,
+                method: failures::bounded(parts.method.as_str(), failures::MAX_METHOD_BYTES),
+                path: failures::bounded(parts.uri.path(), failures::MAX_PATH_BYTES),
+                address,
+                user_agent: usage::Caller::new(address, &parts.headers)
+                    .user_agent
+                    .into_owned(),
+                reason: refusal.code(),
+                skew_ms,
+            }
+        });
+}
+
+/// Checks the headers, the timestamp and the signature against each of the environment's
+/// secrets (at most 3), and counts the one that matched as used.
+async fn verify(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
+    environment_id: Option<Uuid>,
+    now_ms: i64,
+) -> Result<Signed, Rejected> {
+    let (timestamp, signature) = check_headers(&parts.headers, now_ms, state.signature_tolerance)?;
     // Not hex, or not 32 bytes: no key can match it.
     let (Some(environment_id), Some(expected)) = (environment_id, signature::decode(signature))
     else {
@@ -244,7 +281,7 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiE
     // request is checked against every key, each compared in constant time: its timing is the
     // same whatever its signature, and only a request signed with a secret, by its holder, can be
     // accepted sooner.
-    let verify = |keys: &[keys::SecretKey]| -> Option<Result<Uuid, Refusal>> {
+    let check = |keys: &[keys::SecretKey]| -> Option<Result<Uuid, Refusal>> {
         use std::sync::atomic::Ordering::Relaxed;
         let first = (0..keys.len()).max_by_key(|&i| keys[i].last_marked_ms.load(Relaxed))?;
         let matches = |key: &&keys::SecretKey| {
@@ -271,10 +308,10 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiE
         Some(Ok(key.id))
     };
     let matched = match loaded {
-        Some(keys) => verify(&keys),
-        None => match state.keys.with_cached(environment_id, verify) {
+        Some(keys) => check(&keys),
+        None => match state.keys.with_cached(environment_id, check) {
             Some(matched) => matched,
-            None => verify(&load_keys(state, environment_id).await?),
+            None => check(&load_keys(state, environment_id).await?),
         },
     };
     let secret_id = matched.unwrap_or(Err(Refusal::BadSignature))?;
@@ -288,7 +325,8 @@ async fn authenticate(state: &AppState, request: Request) -> Result<Signed, ApiE
                 internal_error("recording a signed request against replays", &e);
                 return Err(ApiError::unavailable(
                     "The request could not be recorded (our database is unreachable); nothing was changed. Sign it again and retry shortly.",
-                ));
+                )
+                .into());
             }
         }
     }
@@ -536,4 +574,38 @@ mod properties {
             prop_assert!(!accepted(&key, &changed, &signature, at), "{original:?} -> {changed:?}");
         }
     }
+}
+
+#[derive(Serialize)]
+struct FailedRequest {
+    at: String,
+    method: String,
+    path: String,
+    address: Option<String>,
+    user_agent: String,
+    reason: String,
+    message: String,
+}
+
+/// `GET …/failed-requests`: the environment's latest refused requests, newest first.
+async fn list_failed_requests(
+    State(state): State<AppState>,
+    auth: Signed,
+) -> Result<Json<Vec<FailedRequest>>, ApiError> {
+    let failed = secrets::failures::db::latest(&state.pool, auth.environment_id).await?;
+    Ok(Json(
+        failed
+            .requests
+            .into_iter()
+            .map(|f| FailedRequest {
+                at: f.at.iso,
+                method: f.method,
+                path: f.path,
+                address: f.address,
+                user_agent: f.user_agent,
+                reason: f.reason,
+                message: f.explanation,
+            })
+            .collect(),
+    ))
 }

@@ -96,6 +96,16 @@ pub fn document() -> Value {
                     }))
                 }
             },
+            "/api/v1/environments/{environment_id}/failed-requests": {
+                "get": {
+                    "operationId": "listFailedRequests",
+                    "summary": "The environment's latest refused signed requests (up to 200), and why.",
+                    "parameters": [environment_id.clone()],
+                    "responses": with_ok("Newest first.", json!({
+                        "type": "array", "items": { "$ref": "#/components/schemas/FailedRequest" }
+                    }))
+                }
+            },
             "/api/v1/environments/{environment_id}/webhooks": {
                 "get": {
                     "operationId": "listWebhooks",
@@ -200,6 +210,19 @@ pub fn document() -> Value {
                         "last_used_at": { "type": ["string", "null"], "format": "date-time" },
                         "webhook_signer": { "type": "boolean", "description": "Whether it signs the environment's webhooks." },
                         "expires_at": { "type": ["string", "null"], "format": "date-time", "description": "From this moment on it verifies nothing." }
+                    }
+                },
+                "FailedRequest": {
+                    "type": "object",
+                    "required": ["at", "method", "path", "address", "user_agent", "reason", "message"],
+                    "properties": {
+                        "at": { "type": "string", "format": "date-time" },
+                        "method": { "type": "string" },
+                        "path": { "type": "string", "description": "Without the query." },
+                        "address": { "type": ["string", "null"], "description": "The client's address." },
+                        "user_agent": { "type": "string" },
+                        "reason": { "type": "string", "description": "The refusal's code, as in the 401 or 413 answer." },
+                        "message": { "type": "string", "description": "What it means; for a timestamp outside the window, by how much against our clock." }
                     }
                 }
             }

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 use super::{
     client::TrustedProxies, config::Config, config::WebhookSettings, crypto::Keyring,
-    keys::KeyCache, usage::Usage,
+    failures::Failures, keys::KeyCache, usage::Usage,
 };
 use crate::error::{AppError, internal_error};
 
@@ -34,8 +34,10 @@ pub struct Shared {
     pub keyring: Arc<Keyring>,
     /// Decrypted API secrets for verifying REST requests, per environment.
     pub keys: Arc<KeyCache>,
-    /// "Last used" marks waiting to be written.
+    /// Uses of API secrets ("Last used", counts, callers) waiting to be written.
     pub usage: Arc<Usage>,
+    /// Refused signed requests waiting to be written ("Failed requests").
+    pub failures: Arc<Failures>,
     /// How far `X-CS-Timestamp` may be from the server's clock.
     pub signature_tolerance: std::time::Duration,
     /// Where webhooks may go, how long retries wait, the previous signer's grace period.
@@ -60,6 +62,7 @@ impl AppState {
             keyring: Arc::new(config.keyring),
             keys: Arc::new(KeyCache::new(config.key_cache_ttl)),
             usage: Arc::default(),
+            failures: Arc::default(),
             signature_tolerance: config.signature_tolerance,
             webhooks: Arc::new(config.webhooks),
             trusted_proxies: config.trusted_proxies,

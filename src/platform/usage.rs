@@ -315,22 +315,6 @@ impl Usage {
     }
 }
 
-/// Flushes every `interval` (normally [`FLUSH_INTERVAL`]) until the pool closes (the server
-/// flushes once more after its last request on shutdown).
-pub async fn run(usage: std::sync::Arc<Usage>, pool: PgPool, interval: Duration) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !pool.is_closed() {
-        tick.tick().await;
-        if pool.is_closed() {
-            return;
-        }
-        if let Err(e) = usage.flush(&pool).await {
-            tracing::warn!(error = %e, "writing API secret usage failed; will retry");
-        }
-    }
-}
-
 /// Deletes usage older than `days` (the janitor's retention: 90).
 pub async fn prune(pool: &PgPool, days: i32) -> Result<(), sqlx::Error> {
     sqlx::query!(

@@ -7,6 +7,7 @@
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod expiry;
+pub mod failures;
 #[cfg(feature = "ssr")]
 pub mod token;
 pub mod usage;

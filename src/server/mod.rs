@@ -17,7 +17,7 @@ use crate::{
     api::replay,
     platform::{
         config::{Config, ConfigError},
-        keys,
+        failures, keys,
         state::AppState,
         usage,
     },
@@ -63,11 +63,7 @@ pub async fn run() -> Result<(), StartupError> {
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone(), janitor_interval));
     tokio::spawn(keys::listen(state.keys.clone(), state.pool.clone()));
-    tokio::spawn(usage::run(
-        state.usage.clone(),
-        state.pool.clone(),
-        usage_flush_interval,
-    ));
+    tokio::spawn(flush_counts(state.clone(), usage_flush_interval));
     let worker = Worker::new(&state).map_err(StartupError::HttpClient)?;
     tokio::spawn(std::sync::Arc::new(worker).run());
     tokio::task::spawn_blocking(password::warm_up);
@@ -82,10 +78,8 @@ pub async fn run() -> Result<(), StartupError> {
         .await
         .map_err(StartupError::Serve)?;
 
-    // The last requests' usage ("Last used", counts, callers).
-    if let Err(e) = state.usage.flush(&state.pool).await {
-        tracing::error!(error = %e, "writing the last API secret usage failed");
-    }
+    // The last requests' usage ("Last used", counts, callers) and refusals.
+    flush(&state).await;
     state.pool.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -102,6 +96,31 @@ pub fn state(config: Config, pool: sqlx::PgPool) -> AppState {
 /// signatures whose timestamps have left the window and webhook deliveries past their
 /// retention, and queues API secrets' expiry notices, every `interval` (a minute unless
 /// configured otherwise).
+/// Writes what requests counted in memory (usage, refusals) every `interval` (normally
+/// [`usage::FLUSH_INTERVAL`]) until the pool closes (the server flushes once more after its last
+/// request on shutdown).
+async fn flush_counts(state: AppState, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if state.pool.is_closed() {
+            return;
+        }
+        flush(&state).await;
+    }
+}
+
+/// Each is kept in memory for the next try if its write fails.
+async fn flush(state: &AppState) {
+    if let Err(e) = state.usage.flush(&state.pool).await {
+        tracing::warn!(error = %e, "writing API secret usage failed; will retry");
+    }
+    if let Err(e) = state.failures.flush(&state.pool).await {
+        tracing::warn!(error = %e, "writing failed requests failed; will retry");
+    }
+}
+
 /// How long per-hour request counts and callers of API secrets are kept.
 const USAGE_RETENTION_DAYS: i32 = 90;
 
@@ -130,6 +149,9 @@ async fn janitor(pool: sqlx::PgPool, interval: Duration) {
         prune_deliveries(&pool).await;
         if let Err(e) = usage::prune(&pool, USAGE_RETENTION_DAYS).await {
             tracing::warn!(error = %e, "pruning old API secret usage failed");
+        }
+        if let Err(e) = failures::prune(&pool).await {
+            tracing::warn!(error = %e, "pruning old failed requests failed");
         }
         if let Err(e) = crate::secrets::expiry::announce(&pool, chrono::Utc::now()).await {
             tracing::warn!(error = %e, "queueing API secret expiry notices failed");

@@ -9,6 +9,7 @@ mod api_secrets;
 mod audit_log;
 mod config;
 mod expiry;
+mod failed_requests;
 mod foundation;
 mod helpers;
 mod members;

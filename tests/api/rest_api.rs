@@ -107,7 +107,7 @@ async fn the_openapi_document_matches_the_server(pool: PgPool) {
     // Every documented operation answers its documented success to a signed request, and 401
     // to an unsigned one; every operation the server has is documented.
     let hook = r#"{"url": "http://127.0.0.1:9/hook", "events": ["ping"]}"#;
-    let operations: [(&str, &str, &str, StatusCode); 6] = [
+    let operations: [(&str, &str, &str, StatusCode); 7] = [
         (
             "post",
             "/api/v1/environments/{environment_id}/webhooks",
@@ -123,6 +123,12 @@ async fn the_openapi_document_matches_the_server(pool: PgPool) {
         (
             "get",
             "/api/v1/environments/{environment_id}/api-secrets",
+            "",
+            StatusCode::OK,
+        ),
+        (
+            "get",
+            "/api/v1/environments/{environment_id}/failed-requests",
             "",
             StatusCode::OK,
         ),

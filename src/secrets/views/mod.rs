@@ -9,17 +9,20 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 mod dom;
+mod failures;
 mod modals;
+mod signature_check;
 mod table;
 mod usage;
 
+use failures::FailedRequestsSection;
 use modals::ModalDialog;
 use table::SecretsTable;
 pub use usage::SecretUsagePage;
 
 use super::{
     CreatedSecret, LIMIT_REACHED, MAX_SECRETS, SecretSummary, SecretsTab, create_api_secret,
-    list_api_secrets, parse_label,
+    failures::failed_api_requests, list_api_secrets, parse_label,
 };
 use crate::{
     accounts::{
@@ -39,7 +42,8 @@ const CREATE_BUTTON_ID: &str = "create-secret";
 #[component]
 pub fn ApiSecretsPage() -> impl IntoView {
     let tab = environment_tab(list_api_secrets);
-    loaded(tab, |tab: SecretsTab| {
+    let failed = environment_tab(failed_api_requests);
+    loaded(tab, move |tab: SecretsTab| {
         view! {
             <PageTitle text=format!("API secrets · {} · Customer Portal", tab.environment.name) />
             <h1>"API secrets"</h1>
@@ -50,6 +54,7 @@ pub fn ApiSecretsPage() -> impl IntoView {
             </p>
             <EnvironmentId id=tab.environment.id.to_string() />
             <SecretsTabView tab />
+            {loaded(failed, |requests| view! { <FailedRequestsSection requests /> }.into_any())}
         }
         .into_any()
     })

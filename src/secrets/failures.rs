@@ -1,0 +1,129 @@
+//! "Failed requests": an environment's latest refused signed requests (recorded by
+//! `platform::failures`), with the reason in words, for the tab and the REST API.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+use crate::{accounts::session::require_member, error::found, platform::state::app_state};
+use crate::{error::AppError, ui::time::Moment};
+
+/// One refused request, as the customer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedRequest {
+    pub at: Moment,
+    pub method: String,
+    /// Without the query.
+    pub path: String,
+    pub address: Option<String>,
+    pub user_agent: String,
+    /// The refusal's code, as the REST answer had it (`stale_timestamp`, …).
+    pub reason: String,
+    /// What it means, and for a timestamp out of the window by how much.
+    pub explanation: String,
+}
+
+/// An environment's failed requests, newest first, and the server's clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedRequests {
+    pub requests: Vec<FailedRequest>,
+    pub now: Moment,
+}
+
+#[server(prefix = "/rpc", endpoint = "failed_api_requests")]
+pub async fn failed_api_requests(environment_id: Uuid) -> Result<FailedRequests, AppError> {
+    let member = require_member()?;
+    let state = app_state()?;
+    let environment = sqlx::query_scalar!(
+        "SELECT id FROM environments WHERE id = $1 AND organization_id = $2",
+        environment_id,
+        member.organization_id
+    )
+    .fetch_optional(&state.pool)
+    .await;
+    found(environment)?;
+    Ok(db::latest(&state.pool, environment_id).await?)
+}
+
+#[cfg(feature = "ssr")]
+pub mod db {
+    use sqlx::PgPool;
+    use uuid::Uuid;
+
+    use super::{FailedRequest, FailedRequests};
+    use crate::platform::{failures::KEPT, refusal::Refusal};
+
+    /// The environment's latest refusals (at most [`KEPT`]), newest first. The caller checked
+    /// that the environment is the reader's.
+    pub async fn latest(
+        pool: &PgPool,
+        environment_id: Uuid,
+    ) -> Result<FailedRequests, sqlx::Error> {
+        let rows = sqlx::query!(
+            r#"SELECT at AS "at: chrono::DateTime<chrono::Utc>", method, path,
+                      host(address) AS address, user_agent, reason, skew_ms
+                 FROM api_request_failures WHERE environment_id = $1
+                ORDER BY id DESC LIMIT $2"#,
+            environment_id,
+            KEPT
+        )
+        .fetch_all(pool)
+        .await?;
+        let now = chrono::Utc::now();
+        let requests = rows
+            .into_iter()
+            .map(|row| FailedRequest {
+                explanation: explain(&row.reason, row.skew_ms, now),
+                at: row.at.into(),
+                method: row.method,
+                path: row.path,
+                address: row.address,
+                user_agent: row.user_agent,
+                reason: row.reason,
+            })
+            .collect();
+        Ok(FailedRequests {
+            requests,
+            now: now.into(),
+        })
+    }
+
+    /// The refusal's message; for a timestamp outside the window, by how much, against our clock.
+    fn explain(reason: &str, skew_ms: Option<i64>, now: chrono::DateTime<chrono::Utc>) -> String {
+        let message = match Refusal::of_code(reason) {
+            Some(refusal) => refusal.message(),
+            None => reason,
+        };
+        match skew_ms {
+            Some(skew) => {
+                let seconds = skew.abs() / 1000;
+                let side = if skew < 0 { "behind" } else { "ahead of" };
+                format!(
+                    "{message} It was {seconds} s {side} our clock (now {}).",
+                    now.format("%Y-%m-%d %H:%M:%S UTC")
+                )
+            }
+            None => message.to_owned(),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn a_skew_is_told_in_seconds_against_our_clock() {
+            let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z")
+                .unwrap()
+                .to_utc();
+            let text = super::explain("stale_timestamp", Some(-312_400), now);
+            assert!(
+                text.ends_with("It was 312 s behind our clock (now 2026-12-04 10:00:00 UTC)."),
+                "{text}"
+            );
+            assert_eq!(
+                super::explain("bad_signature", None, now),
+                crate::platform::refusal::Refusal::BadSignature.message()
+            );
+        }
+    }
+}
