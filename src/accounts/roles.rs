@@ -33,6 +33,8 @@ pub enum Action {
     CreateSecret,
     ManageWebhooks,
     SwitchWebhookSigner,
+    /// Replace a secret with a new one that takes over its webhook signing ("Rotate").
+    RotateSecret,
     RemoveSecret,
     /// Give a secret an expiry date, change or clear it: a removal that takes effect later.
     ExpireSecret,
@@ -98,9 +100,10 @@ pub const ONLY_OWNERS_MANAGE_OWNERS: &str =
     "Only owners can invite, change or remove admins and owners.";
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::View,
         Action::CreateSecret,
+        Action::RotateSecret,
         Action::ManageWebhooks,
         Action::SwitchWebhookSigner,
         Action::RemoveSecret,
@@ -116,6 +119,7 @@ impl Action {
             Action::View => Role::Viewer,
             Action::CreateSecret | Action::ManageWebhooks => Role::Developer,
             Action::SwitchWebhookSigner
+            | Action::RotateSecret
             | Action::RemoveSecret
             | Action::ExpireSecret
             | Action::ManageEnvironments
@@ -131,6 +135,7 @@ impl Action {
         match self {
             Action::CreateSecret
             | Action::SwitchWebhookSigner
+            | Action::RotateSecret
             | Action::RemoveSecret
             | Action::ExpireSecret
             | Action::ManageMembers
@@ -148,6 +153,7 @@ impl Action {
             Action::SwitchWebhookSigner => {
                 "Only admins and owners can choose the API secret used with webhooks."
             }
+            Action::RotateSecret => "Only admins and owners can rotate API secrets.",
             Action::RemoveSecret => "Only admins and owners can remove API secrets.",
             Action::ExpireSecret => "Only admins and owners can change when API secrets expire.",
             Action::ManageEnvironments => "Only admins and owners can manage environments.",

@@ -6,7 +6,9 @@
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::{CreatedSecret, MAX_SECRETS, SecretSummary, SecretsTab, removal_phrase, token};
+use super::{
+    CreatedSecret, MAX_SECRETS, Rotation, SecretSummary, SecretsTab, removal_phrase, token,
+};
 use crate::{
     accounts::db::Member,
     audit::{self, AuditAction, By, Origin, Subject},
@@ -41,6 +43,8 @@ pub enum ActionError {
     FirstCannotExpire,
     #[error("a secret with an expiry date cannot sign webhooks")]
     ExpiringCannotSign,
+    #[error("the secret is already being replaced")]
+    AlreadyRotating,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -59,11 +63,34 @@ struct Row {
     webhook_signer: bool,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
     daily_requests: Vec<i64>,
+    requests_past_hour: i64,
+    requests_past_day: i64,
+    rotated_at: Option<chrono::DateTime<chrono::Utc>>,
+    replaced_by: Option<Uuid>,
+    /// No verified request (nor webhook) for 24 hours.
+    idle_for_a_day: bool,
 }
 
-impl From<Row> for SecretSummary {
-    fn from(row: Row) -> Self {
-        SecretSummary {
+/// The rows as the portal shows them: a rotating secret names the one replacing it.
+fn summaries(rows: Vec<Row>) -> Vec<SecretSummary> {
+    let masked_of = |id: Uuid| rows.iter().find(|r| r.id == id).map(|r| r.masked.clone());
+    let rotations: Vec<Option<Rotation>> = rows
+        .iter()
+        .map(|row| {
+            let (Some(since), Some(replaced_by)) = (row.rotated_at, row.replaced_by) else {
+                return None;
+            };
+            Some(Rotation {
+                replaced_by,
+                replaced_by_masked: masked_of(replaced_by)?,
+                since: since.into(),
+                safe_to_remove: row.idle_for_a_day,
+            })
+        })
+        .collect();
+    rows.into_iter()
+        .zip(rotations)
+        .map(|(row, rotation)| SecretSummary {
             id: row.id,
             masked: row.masked,
             label: row.label,
@@ -72,8 +99,11 @@ impl From<Row> for SecretSummary {
             webhook_signer: row.webhook_signer,
             expires_at: row.expires_at.map(Moment::from),
             daily_requests: row.daily_requests,
-        }
-    }
+            requests_past_hour: row.requests_past_hour,
+            requests_past_day: row.requests_past_day,
+            rotation,
+        })
+        .collect()
 }
 
 /// The environment and its secrets (oldest first), or `None` if the organization has no such
@@ -126,7 +156,17 @@ async fn list(
                             ON u.secret_id = s.id
                            AND u.hour >= date_trunc('day', now(), 'UTC') - make_interval(days => d.ago)
                            AND u.hour < date_trunc('day', now(), 'UTC') - make_interval(days => d.ago - 1)
-                         GROUP BY d.ago ORDER BY d.ago DESC) AS "daily_requests!"
+                         GROUP BY d.ago ORDER BY d.ago DESC) AS "daily_requests!",
+                  (SELECT COALESCE(sum(u.requests), 0)::int8 FROM api_secret_usage u
+                    WHERE u.secret_id = s.id AND u.hour > now() - interval '1 hour')
+                    AS "requests_past_hour!",
+                  (SELECT COALESCE(sum(u.requests), 0)::int8 FROM api_secret_usage u
+                    WHERE u.secret_id = s.id AND u.hour > now() - interval '1 day')
+                    AS "requests_past_day!",
+                  s.rotated_at AS "rotated_at: chrono::DateTime<chrono::Utc>",
+                  s.replaced_by,
+                  (s.last_used_at IS NULL OR s.last_used_at < now() - interval '1 day')
+                    AS "idle_for_a_day!"
              FROM api_secrets s JOIN environments e ON e.id = s.environment_id
             WHERE s.environment_id = $1
             ORDER BY s.created_at, s.id"#,
@@ -135,7 +175,7 @@ async fn list(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(SecretSummary::from).collect())
+    Ok(summaries(rows))
 }
 
 /// The environment's secrets for the REST API (the caller proved it holds one of them).
@@ -188,10 +228,28 @@ pub async fn create(
     environment_id: Uuid,
     new: &NewSecret<'_>,
 ) -> Result<CreatedSecret, ActionError> {
-    let NewSecret { label, expires_at } = *new;
-    let organization_id = actor.member.organization_id;
     let mut tx = pool.begin().await?;
-    let signer = lock_environment(&mut tx, organization_id, environment_id).await?;
+    let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
+    let (secret, value) = insert(&mut tx, keyring, actor, environment_id, signer, new).await?;
+    let secrets = commit_with_list(tx, environment_id).await?;
+    Ok(CreatedSecret {
+        secret,
+        secrets,
+        value: value.as_str().to_owned(),
+    })
+}
+
+/// Inserts a secret in the action's transaction (the environment locked, `signer` its signer):
+/// the new secret and its value.
+async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    keyring: &Keyring,
+    actor: &Actor,
+    environment_id: Uuid,
+    signer: Option<Uuid>,
+    new: &NewSecret<'_>,
+) -> Result<(SecretSummary, zeroize::Zeroizing<String>), ActionError> {
+    let NewSecret { label, expires_at } = *new;
     if signer.is_none() && expires_at.is_some() {
         return Err(ActionError::FirstCannotExpire);
     }
@@ -199,7 +257,7 @@ pub async fn create(
         "SELECT slot FROM api_secrets WHERE environment_id = $1",
         environment_id
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let Some(slot) = (1..=MAX_SECRETS as i16).find(|slot| !used.contains(slot)) else {
         return Err(ActionError::LimitReached);
@@ -219,7 +277,10 @@ pub async fn create(
                      last_used_at AS "last_used_at: chrono::DateTime<chrono::Utc>",
                      $9::bool AS "webhook_signer!",
                      expires_at AS "expires_at: chrono::DateTime<chrono::Utc>",
-                     ARRAY(SELECT 0::int8 FROM generate_series(1, $11::int4)) AS "daily_requests!""#,
+                     ARRAY(SELECT 0::int8 FROM generate_series(1, $11::int4)) AS "daily_requests!",
+                     0::int8 AS "requests_past_hour!", 0::int8 AS "requests_past_day!",
+                     NULL::timestamptz AS "rotated_at: chrono::DateTime<chrono::Utc>",
+                     NULL::uuid AS replaced_by, true AS "idle_for_a_day!""#,
         id,
         environment_id,
         slot,
@@ -233,20 +294,20 @@ pub async fn create(
         expires_at as _,
         super::usage::DAYS as i32,
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     if signer.is_none() {
-        set_signer(&mut tx, environment_id, id).await?;
+        set_signer(tx, environment_id, id).await?;
     }
     outbox::enqueue(
-        &mut tx,
+        &mut *tx,
         environment_id,
         Event::ApiSecretCreated,
         serde_json::json!({ "id": id, "masked": masked, "label": label, "expires_at": expires_at }),
     )
     .await?;
     audit(
-        &mut tx,
+        tx,
         actor,
         environment_id,
         AuditAction::ApiSecretCreated,
@@ -254,12 +315,8 @@ pub async fn create(
         &masked,
     )
     .await?;
-    let secrets = commit_with_list(tx, environment_id).await?;
-    Ok(CreatedSecret {
-        secret: row.into(),
-        secrets,
-        value: value.as_str().to_owned(),
-    })
+    let secret = summaries(vec![row]).remove(0);
+    Ok((secret, value))
 }
 
 /// Makes `secret_id` the environment's webhook signer (nothing changes if it already is);
@@ -272,21 +329,32 @@ pub async fn use_with_webhooks(
 ) -> Result<Vec<SecretSummary>, ActionError> {
     let mut tx = pool.begin().await?;
     let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
-    let Found { masked, expires_at } = find(&mut tx, environment_id, secret_id).await?;
+    switch_signer(&mut tx, actor, environment_id, signer, secret_id).await?;
+    commit_with_list(tx, environment_id).await
+}
+
+/// Makes `secret_id` the signer in the action's transaction (`signer`: the current one).
+async fn switch_signer(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    environment_id: Uuid,
+    signer: Option<Uuid>,
+    secret_id: Uuid,
+) -> Result<(), ActionError> {
+    let Found {
+        masked, expires_at, ..
+    } = find(tx, environment_id, secret_id).await?;
     if signer != Some(secret_id) {
         if expires_at.is_some() {
             return Err(ActionError::ExpiringCannotSign);
         }
-        set_signer(&mut tx, environment_id, secret_id).await?;
+        set_signer(tx, environment_id, secret_id).await?;
         let previous = match signer {
-            Some(previous) => Some((
-                previous,
-                find(&mut tx, environment_id, previous).await?.masked,
-            )),
+            Some(previous) => Some((previous, find(tx, environment_id, previous).await?.masked)),
             None => None,
         };
         outbox::enqueue(
-            &mut tx,
+            tx,
             environment_id,
             Event::WebhookSignerChanged,
             serde_json::json!({
@@ -297,7 +365,7 @@ pub async fn use_with_webhooks(
         )
         .await?;
         audit(
-            &mut tx,
+            tx,
             actor,
             environment_id,
             AuditAction::WebhookSignerChanged,
@@ -306,7 +374,7 @@ pub async fn use_with_webhooks(
         )
         .await?;
     }
-    commit_with_list(tx, environment_id).await
+    Ok(())
 }
 
 /// Sets (or clears) when a secret expires, and which expiry notices are due again; refused for
@@ -320,7 +388,28 @@ pub async fn set_expiry(
 ) -> Result<Vec<SecretSummary>, ActionError> {
     let mut tx = pool.begin().await?;
     let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
-    let found = find(&mut tx, environment_id, secret_id).await?;
+    change_expiry(
+        &mut tx,
+        actor,
+        environment_id,
+        signer,
+        secret_id,
+        expires_at,
+    )
+    .await?;
+    commit_with_list(tx, environment_id).await
+}
+
+/// Sets a secret's expiry in the action's transaction (`signer`: the environment's).
+async fn change_expiry(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    environment_id: Uuid,
+    signer: Option<Uuid>,
+    secret_id: Uuid,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), ActionError> {
+    let found = find(tx, environment_id, secret_id).await?;
     if signer == Some(secret_id) && expires_at.is_some() {
         return Err(ActionError::SignerCannotExpire);
     }
@@ -330,10 +419,10 @@ pub async fn set_expiry(
             secret_id,
             expires_at as _
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         audit(
-            &mut tx,
+            tx,
             actor,
             environment_id,
             AuditAction::ApiSecretExpiryChanged,
@@ -342,7 +431,61 @@ pub async fn set_expiry(
         )
         .await?;
     }
-    commit_with_list(tx, environment_id).await
+    Ok(())
+}
+
+/// "Rotate": a new secret (with the old one's label) takes over from `secret_id`, and its webhook
+/// signing if it had it; the old one is marked as rotating (and expires at `retire_at`, if
+/// given). One transaction; the new secret and its value.
+pub async fn rotate(
+    pool: &PgPool,
+    keyring: &Keyring,
+    actor: &Actor,
+    environment_id: Uuid,
+    secret_id: Uuid,
+    retire_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<CreatedSecret, ActionError> {
+    let mut tx = pool.begin().await?;
+    let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
+    let old = find(&mut tx, environment_id, secret_id).await?;
+    if old.replaced_by.is_some() {
+        return Err(ActionError::AlreadyRotating);
+    }
+    let new = NewSecret {
+        label: &old.label,
+        expires_at: None,
+    };
+    let (secret, value) = insert(&mut tx, keyring, actor, environment_id, signer, &new).await?;
+    if signer == Some(secret_id) {
+        switch_signer(&mut tx, actor, environment_id, signer, secret.id).await?;
+    }
+    sqlx::query!(
+        "UPDATE api_secrets SET rotated_at = now(), replaced_by = $2 WHERE id = $1",
+        secret_id,
+        secret.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    if retire_at.is_some() {
+        let signer = if signer == Some(secret_id) {
+            Some(secret.id)
+        } else {
+            signer
+        };
+        change_expiry(&mut tx, actor, environment_id, signer, secret_id, retire_at).await?;
+    }
+    let secrets = commit_with_list(tx, environment_id).await?;
+    // As the rotation left it (the signer, if it took over).
+    let secret = secrets
+        .iter()
+        .find(|s| s.id == secret.id)
+        .cloned()
+        .unwrap_or(secret);
+    Ok(CreatedSecret {
+        secret,
+        secrets,
+        value: value.as_str().to_owned(),
+    })
 }
 
 /// Deletes a secret, row and ciphertext, for good. Refused for the webhook signer, and unless
@@ -414,10 +557,12 @@ pub async fn reveal(
     Ok(Some(value))
 }
 
-/// A secret of the environment: its masked form and expiry.
+/// A secret of the environment: its masked form, label, expiry and replacement.
 struct Found {
     masked: String,
+    label: String,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    replaced_by: Option<Uuid>,
 }
 
 async fn find(
@@ -427,7 +572,8 @@ async fn find(
 ) -> Result<Found, ActionError> {
     sqlx::query_as!(
         Found,
-        r#"SELECT masked, expires_at AS "expires_at: chrono::DateTime<chrono::Utc>"
+        r#"SELECT masked, label, expires_at AS "expires_at: chrono::DateTime<chrono::Utc>",
+                  replaced_by
              FROM api_secrets WHERE id = $1 AND environment_id = $2"#,
         secret_id,
         environment_id

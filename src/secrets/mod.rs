@@ -42,6 +42,10 @@ pub const SIGNER_CANNOT_EXPIRE: &str = "The API secret that signs your webhooks 
      Set another API secret to be used with webhooks first.";
 pub const FIRST_CANNOT_EXPIRE: &str = "An environment's first API secret signs its webhooks, so it cannot expire. \
      Create it without an expiry date.";
+pub const ROTATE_LIMIT: &str = "This environment already has 3 API secrets, so rotating (which creates one) is not possible. \
+     Remove an API secret you no longer use first.";
+pub const ALREADY_ROTATING: &str =
+    "This API secret is already being replaced. Remove it once nothing uses it any more.";
 pub const EXPIRING_CANNOT_SIGN: &str = "This API secret has an expiry date, so it cannot sign your webhooks. \
      Remove its expiry date first.";
 /// How far ahead an expiry date may be.
@@ -108,6 +112,21 @@ pub struct SecretSummary {
     pub expires_at: Option<Moment>,
     /// Verified requests per day (UTC) over the last [`usage::DAYS`] days, oldest first.
     pub daily_requests: Vec<i64>,
+    /// Verified requests in the past hour and the past day (rotation compares them).
+    pub requests_past_hour: i64,
+    pub requests_past_day: i64,
+    /// While another secret replaces this one ("Rotate").
+    pub rotation: Option<Rotation>,
+}
+
+/// A secret being replaced: by which one, since when, and whether nothing has used it for a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    pub replaced_by: Uuid,
+    pub replaced_by_masked: String,
+    pub since: Moment,
+    /// No verified request (nor webhook signed) with it for 24 hours.
+    pub safe_to_remove: bool,
 }
 
 /// The API secrets tab's data.
@@ -197,6 +216,42 @@ pub async fn use_with_webhooks(
         .map_err(AppError::from)
 }
 
+/// "Rotate": creates the secret that replaces `secret_id` (shown once, as when creating), which
+/// takes over webhook signing if the old one had it; the old one shows as rotating, and stops
+/// verifying on `retire_on` if given (`YYYY-MM-DD`; empty: it stays until removed).
+#[server(prefix = "/rpc", endpoint = "rotate_api_secret")]
+pub async fn rotate_api_secret(
+    environment_id: Uuid,
+    secret_id: Uuid,
+    #[server(default)] retire_on: String,
+) -> Result<CreatedSecret, AppError> {
+    let member = require(Action::RotateSecret)?;
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+    let retire_at = parse_expiry(&retire_on, chrono::Utc::now())
+        .map_err(|m| fail(AppError::Invalid(m.into())))?;
+    let state = app_state()?;
+    let rotated = db::rotate(
+        &state.pool,
+        &state.keyring,
+        &actor(member),
+        environment_id,
+        secret_id,
+        retire_at,
+    )
+    .await
+    .map_err(|e| match e {
+        db::ActionError::LimitReached => fail(AppError::Conflict(ROTATE_LIMIT.into())),
+        e => AppError::from(e),
+    })?;
+    state.keys.invalidate(environment_id);
+    Ok(rotated)
+}
+
 /// Sets when a secret expires (`expires_on` empty: never). A date in the past is refused; a new
 /// date (or none) brings an expired secret back.
 #[server(prefix = "/rpc", endpoint = "set_api_secret_expiry")]
@@ -266,6 +321,7 @@ impl From<db::ActionError> for AppError {
             ActionError::ExpiringCannotSign => {
                 fail(AppError::Conflict(EXPIRING_CANNOT_SIGN.into()))
             }
+            ActionError::AlreadyRotating => fail(AppError::Conflict(ALREADY_ROTATING.into())),
             ActionError::Database(e) => internal_error("changing API secrets", &e),
             ActionError::Crypto(e) => internal_error("sealing an API secret", &e),
             ActionError::Random(e) => internal_error("generating an API secret", &e),

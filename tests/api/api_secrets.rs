@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::helpers::{Client, Reply, TestApp, count, create, created, list, remove, switch};
+use crate::helpers::{Client, TestApp, count, create, created, list, message, remove, switch};
 use axum::http::StatusCode;
 use portal::{
     platform::crypto::Keyring,
@@ -37,12 +37,6 @@ async fn assert_one_signer(pool: &PgPool, env: Uuid) -> (i64, Option<Uuid>) {
         );
     }
     (count, signer)
-}
-
-fn message(reply: &Reply) -> String {
-    let error: portal::error::AppError =
-        serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("{e}: {}", reply.body));
-    error.to_string()
 }
 
 #[sqlx::test]

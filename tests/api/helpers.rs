@@ -272,6 +272,32 @@ pub async fn remove(
         .await
 }
 
+/// A server function's error, in the words the portal shows.
+pub fn message(reply: &Reply) -> String {
+    let error: portal::error::AppError =
+        serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("{e}: {}", reply.body));
+    error.to_string()
+}
+
+/// "Rotate": `retire_on` is `YYYY-MM-DD`, or empty for never.
+pub async fn rotate(
+    client: &mut Client,
+    env: uuid::Uuid,
+    secret: uuid::Uuid,
+    retire_on: &str,
+) -> Reply {
+    client
+        .post_form(
+            "/rpc/rotate_api_secret",
+            &[
+                ("environment_id", &env.to_string()),
+                ("secret_id", &secret.to_string()),
+                ("retire_on", retire_on),
+            ],
+        )
+        .await
+}
+
 /// "Expiry": `expires_on` is `YYYY-MM-DD`, or empty for never.
 pub async fn set_expiry(
     client: &mut Client,

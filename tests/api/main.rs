@@ -15,6 +15,7 @@ mod helpers;
 mod members;
 mod rest_api;
 mod roles;
+mod rotation;
 mod sessions;
 mod snippets;
 mod step_up;

@@ -12,7 +12,9 @@ use portal::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{Client, Reply, TestApp, create, created, list, remove, set_expiry, switch};
+use crate::helpers::{
+    Client, Reply, TestApp, create, created, list, remove, rotate, set_expiry, switch,
+};
 
 /// What the organization looks like, for telling whether an attempt changed it.
 #[derive(Debug, PartialEq, Eq)]
@@ -89,6 +91,7 @@ pub async fn attempt(
                 .await
         }
         Action::SwitchWebhookSigner => switch(client, env, second.id).await,
+        Action::RotateSecret => rotate(client, env, second.id, "").await,
         Action::RemoveSecret => {
             let phrase = removal_phrase(&second.masked);
             remove(client, env, second.id, &phrase).await
@@ -172,6 +175,7 @@ async fn the_pages_say_why_a_control_is_not_a_members_to_use(pool: PgPool) {
             vec![
                 Action::CreateSecret,
                 Action::SwitchWebhookSigner,
+                Action::RotateSecret,
                 Action::RemoveSecret,
                 Action::ExpireSecret,
             ],

@@ -86,6 +86,7 @@ fn EnvironmentId(id: String) -> impl IntoView {
 enum Modal {
     Created(CreatedSecret),
     UseWithWebhooks(SecretSummary),
+    Rotate(SecretSummary),
     Expiry(SecretSummary),
     Remove(SecretSummary),
 }

@@ -4,14 +4,14 @@
 use leptos::prelude::*;
 
 use super::{
-    EXPIRY_HINT, Modal, TabState,
+    EXPIRY_HINT, Modal, STATUS_ID, TabState,
     dom::{focus_back, keep_focus_inside},
 };
 use crate::{
     accounts::step_up::{PasswordPrompt, StepUp},
     secrets::{
-        CreatedSecret, SecretSummary, removal_phrase, remove_api_secret, set_expiry,
-        use_with_webhooks,
+        CreatedSecret, SecretSummary, removal_phrase, remove_api_secret, rotate_api_secret,
+        set_expiry, use_with_webhooks,
     },
     ui::copy::{copy_on_click, copy_outcome},
 };
@@ -50,6 +50,7 @@ pub(super) fn ModalDialog() -> impl IntoView {
                 Some(Modal::UseWithWebhooks(secret)) => {
                     view! { <ConfirmWebhookSigner secret /> }.into_any()
                 }
+                Some(Modal::Rotate(secret)) => view! { <ConfirmRotate secret /> }.into_any(),
                 Some(Modal::Expiry(secret)) => view! { <SetExpiry secret /> }.into_any(),
                 Some(Modal::Remove(secret)) => view! { <ConfirmRemove secret /> }.into_any(),
                 None => ().into_any(),
@@ -143,6 +144,82 @@ fn ConfirmWebhookSigner(secret: SecretSummary) -> impl IntoView {
         <form on:submit=confirm>
             <PasswordPrompt step_up id="signer-password" autofocus=true />
             <p class="error" role="alert">{move || error.get()}</p>
+            <div class="modal-actions">
+                <button type="submit" disabled=move || busy.get() || step_up.missing()>
+                    "Confirm"
+                </button>
+                <button type="button" class="secondary" autofocus on:click=cancel>
+                    "Cancel"
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// "Rotate": a new secret replaces this one (and its webhook signing); its value is shown next,
+/// once. An optional date retires the old one.
+#[component]
+fn ConfirmRotate(secret: SecretSummary) -> impl IntoView {
+    let state = expect_context::<TabState>();
+    let retire_on = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let step_up = StepUp::new(state.confirm);
+    let masked = secret.masked.clone();
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let masked = masked.clone();
+        let retire = retire_on.get_untracked();
+        leptos::task::spawn_local(async move {
+            let rotated = step_up
+                .run(|| rotate_api_secret(state.environment_id, secret.id, retire))
+                .await;
+            match rotated {
+                Ok(created) => {
+                    state.secrets.set(created.secrets.clone());
+                    let message = format!(
+                        "API secret {} created to replace {masked}.",
+                        created.secret.masked
+                    );
+                    // The old row's "Rotate" is gone: focus goes to the message afterwards.
+                    state.open(Modal::Created(created), STATUS_ID);
+                    state.status.set(message);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    let cancel = move |_| state.modal.set(None);
+    view! {
+        <h2 id="modal-title">"Rotate API secret"</h2>
+        <form on:submit=submit>
+            <p>
+                "Create a new API secret to replace " <code class="masked">{secret.masked.clone()}</code>
+                {(!secret.label.is_empty()).then(|| format!(" ({})", secret.label))} "? "
+                {secret
+                    .webhook_signer
+                    .then_some("The new one signs your webhooks from now on. ")}
+                "The old one keeps working until you remove it: move your callers to the new one, "
+                "and this tab shows when nothing has used the old one for 24 hours."
+            </p>
+            <label for="retire-date">"Retire the old one on (optional)"</label>
+            <input
+                id="retire-date"
+                type="date"
+                aria-describedby="retire-hint rotate-error"
+                prop:value=move || retire_on.get()
+                on:input=move |ev| retire_on.set(event_target_value(&ev))
+            />
+            <p id="retire-hint" class="hint">
+                "From 00:00 UTC on that day, requests signed with the old one are refused. Empty: it works until you remove it."
+            </p>
+            <PasswordPrompt step_up id="rotate-password" autofocus=true />
+            <p id="rotate-error" class="error" role="alert">{move || error.get()}</p>
             <div class="modal-actions">
                 <button type="submit" disabled=move || busy.get() || step_up.missing()>
                     "Confirm"

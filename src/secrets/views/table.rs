@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use super::{Modal, TabState, usage::Sparkline};
 use crate::{
     accounts::roles::Action,
-    secrets::{EXPIRING_CANNOT_SIGN, EXPIRY_WARNING_DAYS, SecretSummary},
+    secrets::{
+        EXPIRING_CANNOT_SIGN, EXPIRY_WARNING_DAYS, MAX_SECRETS, ROTATE_LIMIT, Rotation,
+        SecretSummary,
+    },
     ui::time::{Moment, local_time, relative_time, time_until},
 };
 
@@ -50,6 +53,8 @@ pub(super) fn SecretsTable() -> impl IntoView {
                             secret.webhook_signer,
                             secret.last_used_at.as_ref().map(|m| m.ms),
                             secret.expires_at.as_ref().map(|m| m.ms),
+                            secret.rotation.as_ref().map(|r| r.safe_to_remove),
+                            secret.requests_past_day,
                         )
                     }
                     children=move |secret| view! { <SecretRow secret /> }
@@ -68,6 +73,13 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
     let use_reason_id = format!("use-reason-{}", secret.id);
     let expiry_id = format!("expiry-{}", secret.id);
     let expiry_reason_id = format!("expiry-reason-{}", secret.id);
+    let rotate_id = format!("rotate-{}", secret.id);
+    let rotate_reason_id = format!("rotate-reason-{}", secret.id);
+    let may_rotate = state.role.may(Action::RotateSecret);
+    let full = move || state.secrets.with(|secrets| secrets.len() >= MAX_SECRETS);
+    let cannot_rotate = move || !may_rotate || full();
+    let rotating = secret.rotation.clone();
+    let for_rotate = secret.clone();
     let may_switch = state.role.may(Action::SwitchWebhookSigner);
     let may_remove = state.role.may(Action::RemoveSecret);
     let may_expire = state.role.may(Action::ExpireSecret);
@@ -100,6 +112,7 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                 {(!secret.label.is_empty()).then(|| view! { <span class="label">{secret.label.clone()}</span> })}
                 {signer.then(|| view! { <span class="badge">"Used with webhooks"</span> })}
                 {expiry}
+                {secret.rotation.clone().map(|rotation| view! { <RotationStatus secret=secret.clone() rotation /> })}
             </th>
             <td data-title="Created">
                 <TimeAgo at=secret.created_at.clone() />
@@ -131,6 +144,25 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                                 }
                             >
                                 "Use with webhooks"
+                            </button>
+                        }
+                    })}
+                {rotating
+                    .is_none()
+                    .then(|| {
+                        let reason_id = rotate_reason_id.clone();
+                        view! {
+                            <button
+                                id=rotate_id.clone()
+                                type="button"
+                                class="secondary"
+                                disabled=cannot_rotate
+                                aria-describedby=move || cannot_rotate().then(|| reason_id.clone())
+                                on:click=move |_| {
+                                    state.open(Modal::Rotate(for_rotate.clone()), &rotate_id)
+                                }
+                            >
+                                "Rotate"
                             </button>
                         }
                     })}
@@ -176,6 +208,22 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                             </p>
                         }
                     })}
+                {secret
+                    .rotation
+                    .is_none()
+                    .then(|| {
+                        view! {
+                            <p id=rotate_reason_id class="hint" hidden=move || !cannot_rotate()>
+                                {move || {
+                                    if may_rotate {
+                                        ROTATE_LIMIT
+                                    } else {
+                                        Action::RotateSecret.refusal()
+                                    }
+                                }}
+                            </p>
+                        }
+                    })}
                 {(!signer && !may_expire)
                     .then(|| {
                         view! {
@@ -199,6 +247,53 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                     })}
             </td>
         </tr>
+    }
+}
+
+/// A rotating secret: what replaces it, both ones' traffic, and whether it is safe to remove.
+#[component]
+fn RotationStatus(secret: SecretSummary, rotation: Rotation) -> impl IntoView {
+    let state = expect_context::<TabState>();
+    let replacement = rotation.replaced_by;
+    let new_counts = move || {
+        state.secrets.with(|secrets| {
+            secrets
+                .iter()
+                .find(|s| s.id == replacement)
+                .map_or((0, 0), |s| (s.requests_past_hour, s.requests_past_day))
+        })
+    };
+    let new_masked = rotation.replaced_by_masked.clone();
+    let since = rotation.since.ms;
+    let traffic = move || {
+        let (hour, day) = new_counts();
+        format!(
+            "Past hour: {} requests (new: {hour}). Past day: {} (new: {day}).",
+            secret.requests_past_hour, secret.requests_past_day
+        )
+    };
+    view! {
+        <span class="badge rotating">"Rotating"</span>
+        <span class="rotation">
+            {move || {
+                format!(
+                    "Being replaced by {new_masked} since {}. ",
+                    relative_time(state.now_ms.get(), since),
+                )
+            }}
+            {traffic}
+        </span>
+        {if rotation.safe_to_remove {
+            view! { <strong class="safe">"Safe to remove: no requests for 24 hours."</strong> }
+                .into_any()
+        } else {
+            view! {
+                <span class="rotation">
+                    "Not yet safe to remove: it was used within the past 24 hours."
+                </span>
+            }
+                .into_any()
+        }}
     }
 }
 
