@@ -2,9 +2,11 @@
 //! memory and written about once a second in one statement, like usage.
 //!
 //! Anyone can send a refused request for any environment id, so recording is bounded: at most
-//! [`PER_ENVIRONMENT_PER_MINUTE`] per environment known to have secrets, and at most
-//! [`UNKNOWN_PER_MINUTE`] in all for ids this instance does not know (the write keeps only those
-//! of environments that exist). A flood costs one map lookup per request and grows nothing.
+//! [`PER_ENVIRONMENT_PER_MINUTE`] per environment id, for at most [`MAX_TRACKED`] ids a minute
+//! (environments known to have secrets always get theirs), at most [`MAX_PENDING`] waiting, and
+//! the write keeps only those of environments that exist. Each id has its own allowance, so junk
+//! sent to made-up ids never uses up a real environment's. A flood costs one map lookup per
+//! request (skipped when another request holds the lock) and grows nothing.
 
 use std::{
     collections::HashMap,
@@ -18,10 +20,10 @@ use std::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Refusals recorded per environment (with secrets) per minute, per instance.
+/// Refusals recorded per environment id per minute, per instance.
 pub const PER_ENVIRONMENT_PER_MINUTE: u32 = 20;
-/// Refusals recorded per minute for ids not known to have secrets, all together.
-pub const UNKNOWN_PER_MINUTE: u32 = 60;
+/// Distinct ids not known to have secrets that get an allowance in a minute.
+pub const MAX_TRACKED: usize = 10_000;
 /// Refusals waiting to be written, at most (while the database is away).
 const MAX_PENDING: usize = 5_000;
 /// A path is kept to this many bytes, and a method to this many.
@@ -52,14 +54,14 @@ pub struct Failures {
 struct Inner {
     minute: i64,
     per_environment: HashMap<Uuid, u32>,
-    unknown: u32,
     pending: Vec<Failure>,
 }
 
 impl Failures {
     /// Records the refusal `failure` describes, if within the bounds (`known`: the environment
     /// is known to have secrets). `failure` runs only then: a refusal beyond them allocates
-    /// nothing.
+    /// nothing. Skipped when another request is recording (a refusal may be dropped; a request
+    /// never waits for this).
     pub fn record(
         &self,
         environment_id: Uuid,
@@ -67,25 +69,24 @@ impl Failures {
         now_ms: i64,
         failure: impl FnOnce() -> Failure,
     ) {
-        let mut inner = self.lock();
+        let Ok(mut inner) = self.inner.try_lock() else {
+            return;
+        };
         let minute = now_ms.div_euclid(60_000);
         if inner.minute != minute {
             inner.minute = minute;
             inner.per_environment.clear();
-            inner.unknown = 0;
         }
-        if inner.pending.len() >= MAX_PENDING {
+        if inner.pending.len() >= MAX_PENDING
+            || (!known
+                && inner.per_environment.len() >= MAX_TRACKED
+                && !inner.per_environment.contains_key(&environment_id))
+        {
             return;
         }
-        let admitted = if known {
-            let count = inner.per_environment.entry(environment_id).or_default();
-            *count += 1;
-            *count <= PER_ENVIRONMENT_PER_MINUTE
-        } else {
-            inner.unknown += 1;
-            inner.unknown <= UNKNOWN_PER_MINUTE
-        };
-        if admitted {
+        let count = inner.per_environment.entry(environment_id).or_default();
+        *count += 1;
+        if *count <= PER_ENVIRONMENT_PER_MINUTE {
             inner.pending.push(failure());
         }
     }
@@ -205,26 +206,37 @@ mod tests {
     }
 
     #[test]
-    fn recording_is_bounded_per_environment_and_for_unknown_ids() {
+    fn recording_is_bounded_per_environment_id() {
         let failures = Failures::default();
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         for _ in 0..100 {
             failures.record(a, true, 60_000, || failure(a));
-            failures.record(b, true, 60_000, || failure(b));
+            failures.record(b, false, 60_000, || failure(b));
+        }
+        let per = PER_ENVIRONMENT_PER_MINUTE as usize;
+        assert_eq!(failures.lock().pending.len(), 2 * per);
+        // Made-up ids get an allowance each, up to a bound, and never take a known one's.
+        for i in 0..2 * MAX_TRACKED {
+            if i % 1_000 == 0 {
+                failures.lock().pending.clear();
+            }
             let made_up = Uuid::new_v4();
             failures.record(made_up, false, 60_000, || failure(made_up));
         }
-        let per = PER_ENVIRONMENT_PER_MINUTE as usize;
-        assert_eq!(
-            failures.lock().pending.len(),
-            2 * per + UNKNOWN_PER_MINUTE as usize
+        assert_eq!(failures.lock().per_environment.len(), MAX_TRACKED);
+        let c = Uuid::new_v4();
+        failures.record(c, true, 60_000, || failure(c));
+        assert!(
+            failures
+                .lock()
+                .pending
+                .iter()
+                .any(|f| f.environment_id == c)
         );
         // A new minute, a new allowance.
+        failures.lock().pending.clear();
         failures.record(a, true, 120_000, || failure(a));
-        assert_eq!(
-            failures.lock().pending.len(),
-            2 * per + UNKNOWN_PER_MINUTE as usize + 1
-        );
+        assert_eq!(failures.lock().pending.len(), 1);
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl<'a> Caller<'a> {
                 let mut text = String::new();
                 for c in String::from_utf8_lossy(raw)
                     .chars()
-                    .filter(|c| !c.is_control())
+                    .filter(|c| printable(*c))
                 {
                     if text.len() + c.len_utf8() > MAX_USER_AGENT_BYTES {
                         break;
@@ -67,11 +67,34 @@ impl<'a> Caller<'a> {
     }
 }
 
+/// Not a control character, nor an invisible one that changes how text around it reads
+/// (zero-width, bidirectional overrides and isolates, the byte-order mark).
+fn printable(c: char) -> bool {
+    !c.is_control()
+        && !matches!(
+            c,
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+        )
+}
+
+/// Counting happens on every accepted request: each thread counts into its own shard, so the
+/// request threads never contend for one lock (the write merges the shards).
+const SHARDS: usize = 8;
+
 #[derive(Default)]
 pub struct Usage {
-    pending: Mutex<HashMap<Uuid, Tally>>,
+    shards: [Mutex<HashMap<Uuid, Tally>>; SHARDS],
     /// Statements written so far (for benchmarks and tests).
     statements: AtomicU64,
+}
+
+/// This thread's shard.
+fn shard_index() -> usize {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static SHARD: usize = (NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS as u64) as usize;
+    }
+    SHARD.with(|shard| *shard)
 }
 
 /// What one secret did since the last write.
@@ -141,7 +164,8 @@ impl Tally {
         true
     }
 
-    /// Adds a tally whose write failed back in (it is retried with the next one).
+    /// Adds another tally in: another thread's, or one whose write failed (retried with the
+    /// next). The cap on callers holds for the sum.
     fn merge(&mut self, other: Tally) {
         if let Some(at) = other.last_ms {
             self.mark(at);
@@ -164,9 +188,17 @@ impl Tally {
                         m.last_ms = m.last_ms.max(seen.last_ms);
                         m.requests += seen.requests;
                     }
-                    None => {
+                    None if self.caller_count < MAX_CALLERS => {
                         self.caller_count += 1;
                         mine.insert(agent, seen);
+                    }
+                    // Beyond the cap (writes failed meanwhile): counted as other.
+                    None => {
+                        let hour = seen.last_ms.div_euclid(HOUR_MS);
+                        if let Some((_, _, o)) = self.hours.iter_mut().find(|(h, _, _)| *h == hour)
+                        {
+                            *o += seen.requests;
+                        }
                     }
                 }
             }
@@ -192,13 +224,13 @@ struct Columns {
 }
 
 impl Columns {
-    fn of(batch: &HashMap<Uuid, Tally>) -> Columns {
+    /// The tallies of the `live` secrets (those not removed meanwhile).
+    fn of(batch: &HashMap<Uuid, Tally>, live: &[Uuid]) -> Columns {
         let mut columns = Columns::default();
-        // In one order on every instance: two writing at once lock rows in the same order.
-        let mut ids: Vec<&Uuid> = batch.keys().collect();
-        ids.sort_unstable();
-        for id in ids {
-            let tally = &batch[id];
+        for id in live {
+            let Some(tally) = batch.get(id) else {
+                continue;
+            };
             if let Some(at) = tally.last_ms {
                 columns.used_ids.push(*id);
                 columns.used_at.push(at);
@@ -227,12 +259,15 @@ impl Columns {
 impl Usage {
     /// A use that is not a request (a webhook signed with it): "Last used" only.
     pub fn mark(&self, secret_id: Uuid, at_ms: i64) {
-        self.lock().entry(secret_id).or_default().mark(at_ms);
+        self.lock(shard_index())
+            .entry(secret_id)
+            .or_default()
+            .mark(at_ms);
     }
 
     /// A request verified with the secret: "Last used", its hour's count and its caller's.
     pub fn count(&self, secret_id: Uuid, at_ms: i64, caller: &Caller<'_>) {
-        self.lock()
+        self.lock(shard_index())
             .entry(secret_id)
             .or_default()
             .count(at_ms, caller);
@@ -245,12 +280,46 @@ impl Usage {
     /// Writes what was counted, in one statement (kept for the next try if it fails). Secrets
     /// removed meanwhile are skipped.
     pub async fn flush(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        let batch = std::mem::take(&mut *self.lock());
+        // The shards merged: at most [`MAX_CALLERS`] per secret (the rest as other).
+        let mut batch: HashMap<Uuid, Tally> = HashMap::new();
+        for shard in 0..SHARDS {
+            for (id, tally) in std::mem::take(&mut *self.lock(shard)) {
+                batch.entry(id).or_default().merge(tally);
+            }
+        }
         if batch.is_empty() {
             return Ok(());
         }
-        let c = Columns::of(&batch);
-        let result = sqlx::query!(
+        match Self::write(pool, &batch).await {
+            Ok(()) => {
+                tracing::debug!(secrets = batch.len(), "wrote API secret usage");
+                self.statements.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                let mut pending = self.lock(0);
+                for (id, tally) in batch {
+                    pending.entry(id).or_default().merge(tally);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The secrets' rows are locked first, in id order, as the write's `UPDATE` would: instances
+    /// writing at once queue instead of deadlocking, a removal waits for the write (not the
+    /// other way round), and a secret removed before it is skipped.
+    async fn write(pool: &PgPool, batch: &HashMap<Uuid, Tally>) -> Result<(), sqlx::Error> {
+        let ids: Vec<Uuid> = batch.keys().copied().collect();
+        let mut tx = pool.begin().await?;
+        let live = sqlx::query_scalar!(
+            "SELECT id FROM api_secrets WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+            &ids
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let c = Columns::of(batch, &live);
+        sqlx::query!(
             "WITH used AS (
                  UPDATE api_secrets s
                     SET last_used_at = GREATEST(s.last_used_at, to_timestamp(u.at_ms / 1000.0))
@@ -261,7 +330,6 @@ impl Usage {
                  SELECT h.id, to_timestamp(h.hour * 3600), h.requests, h.others
                    FROM unnest($3::uuid[], $4::int8[], $5::int8[], $6::int8[])
                         AS h(id, hour, requests, others)
-                  WHERE EXISTS (SELECT 1 FROM api_secrets s WHERE s.id = h.id)
                      ON CONFLICT (secret_id, hour) DO UPDATE
                     SET requests = api_secret_usage.requests + EXCLUDED.requests,
                         other_requests = api_secret_usage.other_requests + EXCLUDED.other_requests
@@ -272,7 +340,6 @@ impl Usage {
                      to_timestamp(c.last_ms / 1000.0), c.requests
                 FROM unnest($7::uuid[], $8::text[], $9::text[], $10::int8[], $11::int8[],
                             $12::int8[]) AS c(id, address, agent, first_ms, last_ms, requests)
-               WHERE EXISTS (SELECT 1 FROM api_secrets s WHERE s.id = c.id)
                   ON CONFLICT (secret_id, address, user_agent) DO UPDATE
                  SET first_seen_at = LEAST(api_secret_callers.first_seen_at, EXCLUDED.first_seen_at),
                      last_seen_at = GREATEST(api_secret_callers.last_seen_at, EXCLUDED.last_seen_at),
@@ -290,39 +357,39 @@ impl Usage {
             &c.last_seen,
             &c.caller_requests,
         )
-        .execute(pool)
-        .await;
-        match result {
-            Ok(_) => {
-                tracing::debug!(secrets = batch.len(), "wrote API secret usage");
-                self.statements.fetch_add(1, Ordering::Relaxed);
-                Ok(())
-            }
-            Err(e) => {
-                let mut pending = self.lock();
-                for (id, tally) in batch {
-                    pending.entry(id).or_default().merge(tally);
-                }
-                Err(e)
-            }
-        }
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Tally>> {
-        self.pending
+    fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, HashMap<Uuid, Tally>> {
+        self.shards[shard]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-/// Deletes usage older than `days` (the janitor's retention: 90).
+/// Callers kept per secret (the most recently seen): one that signs with ever-changing user
+/// agents or addresses cannot grow the table without bound.
+pub const MAX_STORED_CALLERS: i64 = 1_000;
+
+/// Deletes usage older than `days` (the janitor's retention: 90), and callers beyond the
+/// [`MAX_STORED_CALLERS`] most recently seen of each secret.
 pub async fn prune(pool: &PgPool, days: i32) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "WITH hours AS (
              DELETE FROM api_secret_usage WHERE hour < now() - make_interval(days => $1)
+         ), ranked AS (
+             SELECT secret_id, address, user_agent,
+                    row_number() OVER (PARTITION BY secret_id ORDER BY last_seen_at DESC) AS n
+               FROM api_secret_callers
          )
-         DELETE FROM api_secret_callers WHERE last_seen_at < now() - make_interval(days => $1)",
-        days
+         DELETE FROM api_secret_callers c
+          USING ranked r
+          WHERE (c.secret_id, c.address, c.user_agent) = (r.secret_id, r.address, r.user_agent)
+            AND (r.n > $2 OR c.last_seen_at < now() - make_interval(days => $1))",
+        days,
+        MAX_STORED_CALLERS
     )
     .execute(pool)
     .await?;
@@ -362,6 +429,18 @@ mod tests {
     }
 
     #[test]
+    fn merged_tallies_keep_the_cap_on_callers() {
+        let (mut a, mut b) = (Tally::default(), Tally::default());
+        for i in 0..80 {
+            a.count(HOUR_MS, &caller(&format!("10.1.0.{i}"), "a"));
+            b.count(HOUR_MS, &caller(&format!("10.2.0.{i}"), "b"));
+        }
+        a.merge(b);
+        assert_eq!(a.caller_count, MAX_CALLERS);
+        assert_eq!(a.hours, vec![(1, 160, 60)]);
+    }
+
+    #[test]
     fn user_agents_are_kept_printable_and_short() {
         let mut headers = HeaderMap::new();
         headers.insert(USER_AGENT, "curl/8.5.0".parse().unwrap());
@@ -374,6 +453,11 @@ mod tests {
             axum::http::HeaderValue::from_bytes("é\tbot".as_bytes()).unwrap(),
         );
         assert_eq!(Caller::new(None, &headers).user_agent, "ébot");
+        headers.insert(
+            USER_AGENT,
+            axum::http::HeaderValue::from_bytes("ok\u{202E}gnp.exe\u{200B}".as_bytes()).unwrap(),
+        );
+        assert_eq!(Caller::new(None, &headers).user_agent, "okgnp.exe");
         headers.insert(USER_AGENT, "a".repeat(1000).parse().unwrap());
         assert_eq!(
             Caller::new(None, &headers).user_agent.len(),

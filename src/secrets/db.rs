@@ -158,14 +158,19 @@ async fn list(
                            AND u.hour < date_trunc('day', now(), 'UTC') - make_interval(days => d.ago - 1)
                          GROUP BY d.ago ORDER BY d.ago DESC) AS "daily_requests!",
                   (SELECT COALESCE(sum(u.requests), 0)::int8 FROM api_secret_usage u
-                    WHERE u.secret_id = s.id AND u.hour > now() - interval '1 hour')
+                    WHERE u.secret_id = s.id
+                      AND u.hour >= date_trunc('hour', now()) - interval '1 hour')
                     AS "requests_past_hour!",
                   (SELECT COALESCE(sum(u.requests), 0)::int8 FROM api_secret_usage u
-                    WHERE u.secret_id = s.id AND u.hour > now() - interval '1 day')
+                    WHERE u.secret_id = s.id
+                      AND u.hour >= date_trunc('hour', now() - interval '1 day'))
                     AS "requests_past_day!",
                   s.rotated_at AS "rotated_at: chrono::DateTime<chrono::Utc>",
                   s.replaced_by,
-                  (s.last_used_at IS NULL OR s.last_used_at < now() - interval '1 day')
+                  -- Nor still co-signing webhooks as the previous signer (for a day).
+                  ((s.last_used_at IS NULL OR s.last_used_at < now() - interval '1 day')
+                   AND NOT (e.previous_webhook_signer_id IS NOT DISTINCT FROM s.id
+                            AND e.webhook_signer_changed_at > now() - interval '1 day'))
                     AS "idle_for_a_day!"
              FROM api_secrets s JOIN environments e ON e.id = s.environment_id
             WHERE s.environment_id = $1

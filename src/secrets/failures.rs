@@ -74,7 +74,7 @@ pub mod db {
         let requests = rows
             .into_iter()
             .map(|row| FailedRequest {
-                explanation: explain(&row.reason, row.skew_ms, now),
+                explanation: explain(&row.reason, row.skew_ms, row.at),
                 at: row.at.into(),
                 method: row.method,
                 path: row.path,
@@ -89,8 +89,9 @@ pub mod db {
         })
     }
 
-    /// The refusal's message; for a timestamp outside the window, by how much, against our clock.
-    fn explain(reason: &str, skew_ms: Option<i64>, now: chrono::DateTime<chrono::Utc>) -> String {
+    /// The refusal's message; for a timestamp outside the window, by how much, against our clock
+    /// at that moment (`at`).
+    fn explain(reason: &str, skew_ms: Option<i64>, at: chrono::DateTime<chrono::Utc>) -> String {
         let message = match Refusal::of_code(reason) {
             Some(refusal) => refusal.message(),
             None => reason,
@@ -100,8 +101,8 @@ pub mod db {
                 let seconds = skew.abs() / 1000;
                 let side = if skew < 0 { "behind" } else { "ahead of" };
                 format!(
-                    "{message} It was {seconds} s {side} our clock (now {}).",
-                    now.format("%Y-%m-%d %H:%M:%S UTC")
+                    "{message} It was {seconds} s {side} our clock ({}).",
+                    at.format("%Y-%m-%d %H:%M:%S UTC")
                 )
             }
             None => message.to_owned(),
@@ -117,7 +118,7 @@ pub mod db {
                 .to_utc();
             let text = super::explain("stale_timestamp", Some(-312_400), now);
             assert!(
-                text.ends_with("It was 312 s behind our clock (now 2026-12-04 10:00:00 UTC)."),
+                text.ends_with("It was 312 s behind our clock (2026-12-04 10:00:00 UTC)."),
                 "{text}"
             );
             assert_eq!(

@@ -30,7 +30,10 @@ async fn rotating_the_signer_hands_over_signing_and_marks_the_old_one(pool: PgPo
     let rotation = old_now.rotation.as_ref().expect("rotating");
     assert_eq!(rotation.replaced_by, new.id);
     assert_eq!(rotation.replaced_by_masked, new.masked);
-    assert!(rotation.safe_to_remove, "never used");
+    assert!(
+        !rotation.safe_to_remove,
+        "never used, but it co-signs webhooks for a day"
+    );
     assert!(
         old_now
             .expires_at
@@ -76,6 +79,14 @@ async fn rotating_the_signer_hands_over_signing_and_marks_the_old_one(pool: PgPo
         .execute(&pool)
         .await
         .unwrap();
+    assert!(!used(list(&mut client, env).await), "still co-signing");
+    sqlx::query(
+        "UPDATE environments SET webhook_signer_changed_at = now() - interval '25 hours' WHERE id = $1",
+    )
+    .bind(env)
+    .execute(&pool)
+    .await
+    .unwrap();
     assert!(used(list(&mut client, env).await));
 
     // Rotated once is enough: the old one cannot be rotated again.

@@ -22,7 +22,8 @@ pub fn FailedRequestsSection(requests: FailedRequests) -> impl IntoView {
             <h2 id="failed-requests-title">"Failed requests"</h2>
             <p class="hint">
                 "The latest signed REST API requests we refused (up to 200), and why. "
-                "A refusal never says which API secret came close."
+                "A refusal never says which API secret came close. Anyone who knows this "
+                "environment's ID can send requests, so these show what callers sent, not who they are."
             </p>
             {if count == 0 {
                 view! { <p class="empty">"No refused requests."</p> }.into_any()

@@ -289,7 +289,7 @@ fn RotationStatus(secret: SecretSummary, rotation: Rotation) -> impl IntoView {
         } else {
             view! {
                 <span class="rotation">
-                    "Not yet safe to remove: it was used within the past 24 hours."
+                    "Not yet safe to remove: it verified a request, or co-signed webhooks, within the past 24 hours."
                 </span>
             }
                 .into_any()
