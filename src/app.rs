@@ -2,7 +2,7 @@
 //! routes.
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{A, Route, Router, Routes},
@@ -24,13 +24,12 @@ use crate::{
     members::views::{JoinPage, MembersPage},
     secrets::views::{ApiSecretsPage, SecretUsagePage},
     status::StatusPage,
-    ui::NotFound,
+    ui::{DatabaseUnavailable, NotFound, Unavailable},
     webhooks::views::WebhooksPage,
 };
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -38,7 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
-                <link rel="stylesheet" id="leptos" href=stylesheet />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <link rel="icon" href="/favicon.ico" sizes="any" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options islands=true />
@@ -57,6 +56,8 @@ pub fn App() -> impl IntoView {
 
     let shell: Resource<Result<Option<Shell>, AppError>> = Resource::new(|| (), |_| get_shell());
     provide_context(shell);
+    // The server could not read what the page needs: the layout says why instead.
+    let unavailable = use_context::<DatabaseUnavailable>().is_some();
 
     // Every page is rendered whole before it is sent (SsrMode::Async): its data is in the HTML
     // where it belongs, so the page is right before the WASM loads and without JavaScript
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
             </a>
             <Header shell />
             <main id="main" tabindex="-1">
+                <Show when=move || !unavailable fallback=Unavailable>
                 <Routes fallback=NotFound>
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route
@@ -99,6 +101,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/join") view=JoinPage ssr=SsrMode::Async />
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
                 </Routes>
+                </Show>
             </main>
             <footer class="site-footer">
                 <A href="/status">"System status"</A>

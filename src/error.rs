@@ -7,6 +7,14 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+/// What a customer reads while the database cannot be reached, on pages and from actions.
+pub const UNAVAILABLE: &str =
+    "The portal cannot reach its database right now. Your secrets are safe; try again in a moment.";
+
+/// Seconds a client is asked to wait (`Retry-After`) before trying again after a 503.
+#[cfg(feature = "ssr")]
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     /// The input broke a rule; the message says which, in the customer's words.
@@ -41,12 +49,24 @@ pub enum AppError {
     /// Every password check was busy (a flood): try again in a few seconds.
     #[error("The portal is busy. Please try again in a few seconds.")]
     Busy,
+    /// The database could not be reached (stopped, restarting, cut off): nothing was done.
+    #[error("{UNAVAILABLE}")]
+    Unavailable,
     /// Anything unexpected; the cause is in the server's log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
 }
 
 impl AppError {
+    /// How long to wait before retrying (`Retry-After`, seconds), for errors that soon pass.
+    pub fn retry_after(&self) -> Option<u32> {
+        #[cfg(feature = "ssr")]
+        let seconds = RETRY_AFTER_SECONDS;
+        #[cfg(not(feature = "ssr"))]
+        let seconds = 5;
+        matches!(self, AppError::Busy | AppError::Unavailable).then_some(seconds)
+    }
+
     /// The HTTP status that goes with the error.
     pub fn status_code(&self) -> u16 {
         match self {
@@ -57,7 +77,7 @@ impl AppError {
             AppError::TooManyAttempts(_) => 429,
             AppError::NotFound => 404,
             AppError::BadRequest => 400,
-            AppError::Network | AppError::Busy => 503,
+            AppError::Network | AppError::Busy | AppError::Unavailable => 503,
             AppError::Internal => 500,
         }
     }
@@ -102,14 +122,47 @@ pub fn fail(error: AppError) -> AppError {
         && let Ok(status) = axum::http::StatusCode::from_u16(error.status_code())
     {
         response.set_status(status);
+        if error.retry_after().is_some() {
+            response.insert_header(axum::http::header::RETRY_AFTER, retry_after_value());
+        }
     }
     error
 }
 
+#[cfg(feature = "ssr")]
+fn retry_after_value() -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from(RETRY_AFTER_SECONDS)
+}
+
+/// Whether a database error means the database could not be reached (down, restarting, the
+/// connection cut or the pool's wait over), as opposed to a query it refused: the first is
+/// answered 503 "try again in a moment", the second is a bug (500).
+#[cfg(feature = "ssr")]
+pub fn unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exceptions; 57P01-57P03: the server is shutting down or starting.
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 /// Logs an unexpected error with its whole cause chain and returns the generic error the
-/// customer sees. `doing` says what failed, e.g. "reading the system status".
+/// customer sees. `doing` says what failed, e.g. "reading the system status". An error caused
+/// by the database being out of reach is no bug: it is [`AppError::Unavailable`] (503).
 #[cfg(feature = "ssr")]
 pub fn internal_error(doing: &str, error: &(dyn std::error::Error + 'static)) -> AppError {
+    if caused_by_an_unreachable_database(error) {
+        tracing::warn!(error = %error, "{doing} failed: the database is unreachable");
+        return fail(AppError::Unavailable);
+    }
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -119,6 +172,23 @@ pub fn internal_error(doing: &str, error: &(dyn std::error::Error + 'static)) ->
     }
     tracing::error!(error = %chain, "{doing} failed");
     fail(AppError::Internal)
+}
+
+/// Whether the database being out of reach is in `error`'s cause chain: a connection error of
+/// sqlx's, or of the session store (the same database; its errors reach us as text).
+#[cfg(feature = "ssr")]
+fn caused_by_an_unreachable_database(error: &(dyn std::error::Error + 'static)) -> bool {
+    use tower_sessions::{session, session_store};
+    let store_backend = |e: &session_store::Error| matches!(e, session_store::Error::Backend(_));
+    std::iter::successors(Some(error), |e| e.source()).any(|e| {
+        e.downcast_ref::<sqlx::Error>().is_some_and(unreachable)
+            || e.downcast_ref::<session_store::Error>()
+                .is_some_and(store_backend)
+            || matches!(
+                e.downcast_ref::<session::Error>(),
+                Some(session::Error::Store(store)) if store_backend(store)
+            )
+    })
 }
 
 /// A row that may be missing (or belong to another organization, which reads the same): its
@@ -151,7 +221,7 @@ const CONSTRAINTS: &[(&str, Kind, &str)] = &[
 ];
 
 /// A database error: a refusal by a known constraint is the customer's to fix (its message);
-/// anything else is logged with its cause and answered as [`AppError::Internal`].
+/// anything else goes through [`internal_error`].
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
@@ -166,19 +236,21 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// A plain handler's error (not a server function's): its status and its message as text.
+/// A plain handler's error (not a server function's): its status and its message as text. The
+/// error rides along as an extension, so that a layer can answer in the request's own shape (a
+/// page with the portal's layout, a server function's JSON).
 #[cfg(feature = "ssr")]
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
         let status = axum::http::StatusCode::from_u16(self.status_code())
             .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, self.to_string()).into_response();
-        if self == AppError::Busy {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
-            );
+        if self.retry_after().is_some() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_value());
         }
+        response.extensions_mut().insert(self);
         response
     }
 }

@@ -42,3 +42,11 @@ test("keyboard users can skip to the content", async ({ page }) => {
   await expect(skip).toBeFocused();
   await expect(skip).toBeVisible();
 });
+
+test("robots.txt asks every crawler to index nothing", async ({ request }) => {
+  const robots = await request.get("/robots.txt");
+  expect(robots.status()).toBe(200);
+  expect(robots.headers()["content-type"]).toContain("text/plain");
+  const rules = (await robots.text()).split("\n").filter((line) => line && !line.startsWith("#"));
+  expect(rules).toEqual(["User-agent: *", "Disallow: /"]);
+});

@@ -339,12 +339,7 @@ pub fn password_error(error: password::PasswordError) -> Response {
 }
 
 pub fn internal<E: std::error::Error + 'static>(error: E) -> Response {
-    internal_error("an account action", &error);
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side. Please try again.",
-    )
-        .into_response()
+    internal_error("an account action", &error).into_response()
 }
 
 /// Renders the page at `uri` with the form's feedback and `status`.

@@ -120,9 +120,10 @@ pub fn layer(store: PostgresStore, secure: bool) -> SessionManagerLayer<Postgres
 /// Why a session could not start or end.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error(transparent)]
+    // Not transparent: the cause chain keeps each error (see `error::internal_error`).
+    #[error("the session store failed")]
     Store(#[from] tower_sessions::session::Error),
-    #[error(transparent)]
+    #[error("a database query failed")]
     Database(#[from] sqlx::Error),
 }
 
@@ -283,7 +284,7 @@ fn opens_before_two_factor(path: &str) -> bool {
 }
 
 fn is_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/favicon.ico"
+    path.starts_with("/pkg/") || matches!(path, "/favicon.ico" | "/robots.txt")
 }
 
 /// Middleware: loads the signed-in member (if any) into the request's extensions, and sends
@@ -311,16 +312,10 @@ pub async fn gate(
                 }
                 None
             }
-            Err(e) => {
-                internal_error("loading the signed-in member", &e);
-                return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
+            Err(e) => return AppError::from(e).into_response(),
         },
         Ok(None) => None,
-        Err(e) => {
-            internal_error("reading the session", &e);
-            return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+        Err(e) => return internal_error("reading the session", &e).into_response(),
     };
     match member {
         Some(member) if member.must_set_up_two_factor() && !opens_before_two_factor(&path) => {

@@ -12,6 +12,7 @@ use axum::{
 use serde::Serialize;
 
 use super::Refusal;
+use crate::error::AppError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -44,12 +45,22 @@ impl ApiError {
 
     /// Something unexpected: logged here with its cause chain; the caller reads only that it
     /// failed.
+    /// The database being out of reach is no bug: 503, nothing was done.
     pub fn internal(doing: &str, error: &(dyn std::error::Error + 'static)) -> ApiError {
-        crate::error::internal_error(doing, error);
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Something went wrong on our side. Please try again.",
+        match crate::error::internal_error(doing, error) {
+            AppError::Unavailable => ApiError::database_unreachable(),
+            _ => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Something went wrong on our side. Please try again.",
+            ),
+        }
+    }
+
+    /// 503: the database cannot be reached right now.
+    pub fn database_unreachable() -> ApiError {
+        ApiError::unavailable(
+            "The API cannot reach its database right now; nothing was changed. Retry shortly.",
         )
     }
 

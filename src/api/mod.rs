@@ -355,6 +355,7 @@ async fn load_keys(state: &AppState, environment_id: Uuid) -> Result<keys::Keys,
             keys::KeyError::Busy => ApiError::unavailable(
                 "Too many requests are waiting for their API secrets to be loaded; nothing was changed. Retry shortly.",
             ),
+            keys::KeyError::Unreachable => ApiError::database_unreachable(),
             e => ApiError::internal("loading API secrets to verify a request", &e),
         })
 }

@@ -39,7 +39,7 @@ pub async fn get(
 pub enum CreateError {
     #[error("the organization has {MAX_ENVIRONMENTS} environments")]
     LimitReached,
-    #[error(transparent)]
+    #[error("a database query failed")]
     Db(#[from] sqlx::Error),
 }
 

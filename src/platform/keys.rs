@@ -3,7 +3,7 @@
 //! An entry is dropped (and its keys zeroized) when the environment's secrets change: on this
 //! instance at once, on every instance through Postgres `NOTIFY api_secrets_changed` (sent by a
 //! trigger on `api_secrets`, at commit). A short TTL is the backstop, and a lost listener
-//! connection clears everything.
+//! connection makes every entry stale (loaded again before it verifies anything).
 //!
 //! The environment id in a request is the caller's choice, and any caller can send a fresh
 //! timestamp with a made-up signature. So ids without secrets are remembered apart from the real
@@ -11,6 +11,14 @@
 //! query the database at once (such a flood cannot take the pool's connections from the portal).
 //! A request waits at most [`MAX_LOAD_WAIT`] for its turn (then it is told to retry: 503), and
 //! the webhook worker loads through a permit of its own, so such a flood delays no delivery.
+//!
+//! While the database cannot be reached, nobody can change a secret through it, so the keys
+//! cached before keep verifying (for at most [`STALE_IF_UNREACHABLE`] past their TTL): signed
+//! calls that need no database go on working through an outage. After a load fails that way,
+//! loads wait [`RETRY_LOADS_AFTER`] before trying again, so that requests meanwhile are answered
+//! at once (from the cache, or 503) instead of each waiting for the pool. The cost: an instance
+//! cut off from a database that others still reach goes on accepting a secret removed
+//! meanwhile, for reads, until the bound; anything that writes needs the database anyway.
 
 use std::{
     collections::HashMap,
@@ -39,6 +47,10 @@ pub const MAX_EMPTY_ENTRIES: usize = 10_000;
 pub const MAX_CONCURRENT_LOADS: usize = 4;
 /// A load takes a millisecond or two: a request that waited this long is behind a flood.
 pub const MAX_LOAD_WAIT: Duration = Duration::from_secs(1);
+/// How long past their TTL cached keys still verify while the database cannot be reached.
+pub const STALE_IF_UNREACHABLE: Duration = Duration::from_secs(300);
+/// After a load found the database unreachable, loads are not tried for this long.
+pub const RETRY_LOADS_AFTER: Duration = Duration::from_secs(1);
 
 /// One API secret, decrypted and keyed for HMAC (wiped when dropped).
 pub struct SecretKey {
@@ -62,6 +74,8 @@ pub struct KeyCache {
     /// Bumped by every invalidation: a load that started before one is not cached.
     generation: AtomicU64,
     ttl: Duration,
+    /// Until when loads are not tried (the last one found the database unreachable).
+    unreachable_until: std::sync::Mutex<Option<Instant>>,
 }
 
 #[derive(Default)]
@@ -70,6 +84,9 @@ struct Entries {
     keys: HashMap<Uuid, (Keys, Instant)>,
     /// Ids with no secret: environments without one yet, and ids that name no environment.
     empty: HashMap<Uuid, (Keys, Instant)>,
+    /// Entries loaded before this moment are stale (changes may have been missed), but may
+    /// still serve while the database cannot be reached.
+    stale_before: Option<Instant>,
 }
 
 /// When an entry was last of use: its keys' last verification (kept by the hot path anyway,
@@ -86,11 +103,21 @@ fn last_use(keys: &Keys, loaded: Instant, now: Instant, now_ms: i64) -> i64 {
 impl Entries {
     /// The cached keys (none for an id without secrets), if still fresh.
     fn fresh(&self, environment_id: &Uuid, ttl: Duration) -> Option<&Keys> {
-        let (keys, loaded) = self
-            .keys
+        let (keys, loaded) = self.entry(environment_id)?;
+        let current = self.stale_before.is_none_or(|before| *loaded >= before);
+        (current && loaded.elapsed() < ttl).then_some(keys)
+    }
+
+    /// The cached keys, fresh or not, if loaded less than `max_age` ago.
+    fn within(&self, environment_id: &Uuid, max_age: Duration) -> Option<&Keys> {
+        let (keys, loaded) = self.entry(environment_id)?;
+        (loaded.elapsed() < max_age).then_some(keys)
+    }
+
+    fn entry(&self, environment_id: &Uuid) -> Option<&(Keys, Instant)> {
+        self.keys
             .get(environment_id)
-            .or_else(|| self.empty.get(environment_id))?;
-        (loaded.elapsed() < ttl).then_some(keys)
+            .or_else(|| self.empty.get(environment_id))
     }
 
     fn insert(&mut self, environment_id: Uuid, keys: Keys, max_keys: usize, max_empty: usize) {
@@ -117,13 +144,16 @@ impl Entries {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error(transparent)]
+    #[error("a database query failed")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Open(#[from] OpenError),
     /// Every load permit stayed taken for [`MAX_LOAD_WAIT`].
     #[error("too many API secret loads under way")]
     Busy,
+    /// A load found the database unreachable a moment ago, and nothing is cached.
+    #[error("the database was unreachable a moment ago")]
+    Unreachable,
 }
 
 impl KeyCache {
@@ -134,6 +164,7 @@ impl KeyCache {
             delivery_loads: Semaphore::new(1),
             generation: AtomicU64::new(0),
             ttl,
+            unreachable_until: std::sync::Mutex::new(None),
         }
     }
 
@@ -180,13 +211,48 @@ impl KeyCache {
         if let Some(keys) = self.cached(environment_id) {
             return Ok(keys);
         }
+        if self.unreachable_lately() {
+            return self.stale(environment_id).ok_or(KeyError::Unreachable);
+        }
         let permit = match wait {
             Some(wait) => tokio::time::timeout(wait, permits.acquire())
                 .await
                 .map_err(|_| KeyError::Busy)?,
             None => permits.acquire().await,
         };
-        self.load(permit, pool, keyring, environment_id).await
+        match self.load(permit, pool, keyring, environment_id).await {
+            Err(KeyError::Database(e)) if crate::error::unreachable(&e) => {
+                self.set_unreachable_until(Some(Instant::now() + RETRY_LOADS_AFTER));
+                self.stale(environment_id).ok_or(KeyError::Database(e))
+            }
+            Ok(keys) => {
+                self.set_unreachable_until(None);
+                Ok(keys)
+            }
+            other => other,
+        }
+    }
+
+    /// Whether a load found the database unreachable less than [`RETRY_LOADS_AFTER`] ago.
+    fn unreachable_lately(&self) -> bool {
+        self.unreachable_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    fn set_unreachable_until(&self, until: Option<Instant>) {
+        *self
+            .unreachable_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = until;
+    }
+
+    /// What is cached for the environment, stale or not, while it may stand in for a load that
+    /// cannot be made.
+    fn stale(&self, environment_id: Uuid) -> Option<Keys> {
+        let max_age = self.ttl.saturating_add(STALE_IF_UNREACHABLE);
+        self.read().within(&environment_id, max_age).cloned()
     }
 
     /// Loads the keys while `_permit` is held (`Err` only if its semaphore were closed, which
@@ -264,6 +330,14 @@ impl KeyCache {
         *self.write() = Entries::default();
     }
 
+    /// Changes may have been missed (the listener lost its connection): every entry is loaded
+    /// again before it verifies anything, unless the database cannot be reached (then it may
+    /// stand in, see the module's documentation).
+    pub fn expire_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.write().stale_before = Some(Instant::now());
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
         self.entries
             .read()
@@ -278,8 +352,8 @@ impl KeyCache {
 }
 
 /// Listens for changes made by any instance and drops the affected entries; runs until the
-/// process ends, reconnecting (and clearing the cache, since notifications may have been missed)
-/// whenever the connection is lost.
+/// process ends, reconnecting (and making every entry stale, since notifications may have been
+/// missed) whenever the connection is lost.
 pub async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
     // Ends with the pool (the server is shutting down).
     while !pool.is_closed() {
@@ -288,16 +362,16 @@ pub async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
                 if let Err(e) = listener.listen(CHANNEL).await {
                     tracing::warn!(error = %e, "cannot LISTEN for API secret changes");
                 } else {
-                    cache.clear();
+                    cache.expire_all();
                     loop {
                         match listener.try_recv().await {
                             Ok(Some(notification)) => match notification.payload().parse() {
                                 Ok(environment_id) => cache.invalidate(environment_id),
-                                Err(_) => cache.clear(),
+                                Err(_) => cache.expire_all(),
                             },
                             Ok(None) => {
                                 // Reconnected: what happened meanwhile is unknown.
-                                cache.clear();
+                                cache.expire_all();
                             }
                             Err(_) if pool.is_closed() => return,
                             Err(e) => {
@@ -311,7 +385,7 @@ pub async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
             Err(_) if pool.is_closed() => return,
             Err(e) => tracing::warn!(error = %e, "cannot connect the API secret change listener"),
         }
-        cache.clear();
+        cache.expire_all();
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

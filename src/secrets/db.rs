@@ -45,7 +45,7 @@ pub enum ActionError {
     ExpiringCannotSign,
     #[error("the secret is already being replaced")]
     AlreadyRotating,
-    #[error(transparent)]
+    #[error("a database query failed")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Crypto(#[from] OpenError),

@@ -11,12 +11,14 @@ use axum::{
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use std::{sync::OnceLock, time::Duration};
 use tower_http::{
-    compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
+    compression::CompressionLayer,
+    services::ServeDir,
+    set_header::{SetResponseHeader, SetResponseHeaderLayer},
     trace::TraceLayer,
 };
 use tracing::Span;
 
-use super::{action_errors, csrf, health};
+use super::{action_errors, csrf, health, unavailable};
 use crate::{
     accounts::{handlers, session, two_factor::handlers as two_factor},
     api,
@@ -32,6 +34,9 @@ fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
+
+/// How long browsers keep a bundle whose name is its content's hash: for good.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 pub fn router(state: AppState) -> Router {
     let routes = route_list();
@@ -52,11 +57,22 @@ pub fn router(state: AppState) -> Router {
         shell,
     )
     .with_state(state.clone());
-    let site_files = ServeDir::new(&*state.leptos_options.site_root)
-        .precompressed_br()
-        .precompressed_gzip()
-        .call_fallback_on_method_not_allowed(true)
-        .fallback(not_found);
+    let site_files = files(&*state.leptos_options.site_root, not_found.clone());
+    // The bundles' names carry their content's hash (hash-files): a name never changes meaning,
+    // so browsers keep them for a year without asking again. Without hashes they revalidate.
+    let immutable = state.leptos_options.hash_files;
+    let bundles = SetResponseHeader::if_not_present(
+        files(
+            std::path::Path::new(&*state.leptos_options.site_root)
+                .join(&*state.leptos_options.site_pkg_dir),
+            not_found,
+        ),
+        header::CACHE_CONTROL,
+        move |response: &Response<_>| {
+            (immutable && response.status().is_success())
+                .then_some(HeaderValue::from_static(IMMUTABLE))
+        },
+    );
 
     // Probes and the browsers' CSP reports: no session, no CSRF check.
     let probes = Router::new()
@@ -95,10 +111,16 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, csp::set_for_this_page, move || {
             shell(options.clone())
         })
+        .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), bundles)
         .fallback_service(site_files)
-        // Inner to outer: action errors in links, who is signed in, sessions, CSRF, compression.
+        // Inner to outer: action errors in links, who is signed in, errors in the caller's shape,
+        // sessions, CSRF, compression.
         .layer(middleware::from_fn(action_errors::only_our_own))
         .layer(middleware::from_fn_with_state(state.clone(), session::gate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            unavailable::in_kind,
+        ))
         .layer(sessions)
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(CompressionLayer::new());
@@ -123,6 +145,16 @@ pub fn router(state: AppState) -> Router {
                 }),
         )
         .with_state(state)
+}
+
+/// The built files under `dir` (precompressed ones when the client takes them); anything else
+/// goes to `fallback`.
+fn files<F>(dir: impl AsRef<std::path::Path>, fallback: F) -> ServeDir<F> {
+    ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(fallback)
 }
 
 /// Baseline headers on every response (a handler may set its own first: pages set their own

@@ -4,6 +4,7 @@ pub mod action_errors;
 pub mod csrf;
 pub mod health;
 pub mod http;
+pub mod unavailable;
 
 use std::time::Duration;
 
@@ -43,6 +44,11 @@ pub enum StartupError {
     },
     #[error("cannot build the webhooks' HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
+    #[error(
+        "{0} is missing: the bundles' names are hashed (hash-files in Leptos.toml), and cargo-leptos \
+         writes them down there; deploy it beside the server binary, or set LEPTOS_HASH_FILES=false"
+    )]
+    MissingHashFile(std::path::PathBuf),
     #[error("server error: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -51,6 +57,7 @@ pub enum StartupError {
 pub async fn run() -> Result<(), StartupError> {
     init_tracing();
     let config = Config::from_env()?;
+    check_hash_file(&config.leptos_options)?;
 
     let pool = connect(&config).await?;
     migrate(&config, &pool).await?;
@@ -83,6 +90,23 @@ pub async fn run() -> Result<(), StartupError> {
     state.pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Pages name the bundles from the hash file beside the binary (as leptos reads it): checked at
+/// start, so a deploy without it fails here instead of at the first page view.
+fn check_hash_file(options: &leptos::config::LeptosOptions) -> Result<(), StartupError> {
+    if !options.hash_files {
+        return Ok(());
+    }
+    let beside_binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
+        .unwrap_or_else(|| options.hash_file.as_ref().into());
+    if beside_binary.is_file() {
+        Ok(())
+    } else {
+        Err(StartupError::MissingHashFile(beside_binary))
+    }
 }
 
 /// The app's state: the features' shared parts, and the document they render pages in.
@@ -184,10 +208,16 @@ fn init_tracing() {
         .try_init();
 }
 
+/// How long a request waits for a database connection: a page view holds one for a millisecond
+/// or two, so waiting longer means the database is out of reach (or overwhelmed), and the
+/// customer is told so (503) within a second instead of after a long wait, even by a signed call
+/// that waits twice (for its keys, then for its data).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(400);
+
 async fn connect(config: &Config) -> Result<sqlx::PgPool, StartupError> {
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(config.database.clone())
         .await
         .map_err(StartupError::Database)

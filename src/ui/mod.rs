@@ -5,7 +5,7 @@ pub mod time;
 
 use leptos::prelude::*;
 
-use crate::error::AppError;
+use crate::error::{AppError, UNAVAILABLE};
 
 /// The document's `<title>`. Use this, never `leptos_meta::Title`: leptos_meta 0.8 writes a
 /// server-rendered title into the `<head>` as it is, unescaped, so a name with `</title>` in it
@@ -109,6 +109,23 @@ pub fn NotFound() -> impl IntoView {
         <h1>"Page not found"</h1>
         <p>
             <a href="/" rel="external">"Go to the portal's home"</a>
+        </p>
+    }
+}
+
+/// Given as context to a page rendered while the database cannot be reached: the layout shows
+/// [`Unavailable`] in place of the page (whose data could not be read).
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseUnavailable;
+
+/// What a person sees while the database cannot be reached (status 503, set by the server).
+#[component]
+pub fn Unavailable() -> impl IntoView {
+    view! {
+        <PageTitle text="Temporarily unavailable · Customer Portal" />
+        <h1>"Temporarily unavailable"</h1>
+        <p class="error" role="alert">
+            {UNAVAILABLE}
         </p>
     }
 }

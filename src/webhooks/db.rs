@@ -27,7 +27,7 @@ pub enum ActionError {
     NoSigner,
     #[error("the environment has the most webhooks it can have")]
     LimitReached,
-    #[error(transparent)]
+    #[error("a database query failed")]
     Database(#[from] sqlx::Error),
 }
 

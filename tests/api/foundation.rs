@@ -433,3 +433,49 @@ async fn the_server_role_changes_rows_but_not_the_schema_or_the_audit_trail(pool
     }
     assert_eq!(audited().await, 4, "the audit trail is whole");
 }
+
+/// Bundles named by their content's hash are kept by browsers for a year; anything else (a
+/// missing bundle, the favicon, bundles under plain names) is asked for again.
+#[sqlx::test]
+async fn only_hashed_bundles_are_cached_for_good(pool: PgPool) {
+    let site = std::env::temp_dir().join(format!("portal-site-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg/portal.Xq3k9.js"), "export {};\n").unwrap();
+    std::fs::write(site.join("favicon.ico"), "icon").unwrap();
+    // Plain names first: a page rendered with hashed names reads the hash file, which the test
+    // binary has not; leptos reads it once per process, at the first page.
+    for hashed in [false, true] {
+        let mut state = state(pool.clone());
+        let mut options = (*state.leptos_options).clone();
+        options.site_root = site.to_string_lossy().into_owned().into();
+        options.hash_files = hashed;
+        state.make_mut().leptos_options = std::sync::Arc::new(options);
+        let mut client = crate::helpers::Client::with_state(state);
+
+        let bundle = client.get("/pkg/portal.Xq3k9.js").await;
+        assert_eq!(bundle.status, StatusCode::OK);
+        assert_eq!(bundle.body, "export {};\n");
+        let cache = bundle
+            .headers
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap());
+        if hashed {
+            assert_eq!(cache, Some("public, max-age=31536000, immutable"));
+        } else {
+            assert_eq!(cache, None);
+        }
+        let missing = client.get("/pkg/portal.Zz.js").await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert_ne!(
+            missing
+                .headers
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("public, max-age=31536000, immutable")
+        );
+        let icon = client.get("/favicon.ico").await;
+        assert_eq!(icon.status, StatusCode::OK);
+        assert_eq!(icon.headers.get("cache-control"), None);
+    }
+    std::fs::remove_dir_all(&site).unwrap();
+}

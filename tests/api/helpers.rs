@@ -1,6 +1,6 @@
 //! A tiny HTTP client over the real router (no network): keeps the session cookie like a
 //! browser, and says where requests come from like a browser does.
-#![allow(dead_code)] // logs.rs and shutdown.rs include this file and use part of it
+#![allow(dead_code)] // logs.rs and server.rs include this file and use part of it
 
 use axum::{
     Router,
@@ -27,7 +27,7 @@ pub const TEST_KEYS: &str =
 /// intervals counted in tenths of a second, and room for the many customers the tests sign up
 /// from one address (the throttle's own test lowers it).
 pub fn test_config() -> Config {
-    Config::from_vars(|name| {
+    let config = Config::from_vars(|name| {
         let value = match name {
             "PORTAL_LEPTOS_TOML" => concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml"),
             // Each test's pool is its own database; the configuration's is not used.
@@ -41,8 +41,11 @@ pub fn test_config() -> Config {
             _ => return None,
         };
         Some(value.to_owned())
-    })
-    .unwrap()
+    });
+    let mut config = config.unwrap();
+    // No bundles are built beside the test binary: pages link the plain names.
+    config.leptos_options.hash_files = false;
+    config
 }
 
 /// The app's state as the server assembles it, with the test settings.

@@ -1,5 +1,5 @@
 //! The integration tests, one binary (one link): the real router and a real Postgres
-//! (`#[sqlx::test]`: a fresh database per test), a module per area. `logs.rs` and `shutdown.rs`
+//! (`#[sqlx::test]`: a fresh database per test), a module per area. `logs.rs` and `server.rs`
 //! stay binaries of their own: one installs the process-wide log subscriber, the other runs the
 //! server's own binary.
 #![cfg(feature = "ssr")]
