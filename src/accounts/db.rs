@@ -169,7 +169,10 @@ impl Member {
 
 /// The signed-in member: the user of a session that still exists (not ended from the Sessions
 /// page), as a member of the organization it acts for (their first when it names none). `None`
-/// when either is gone. Notes the session as seen, at most once a minute, in the same statement.
+/// when either is gone, or when the session was not used for [`IDLE_TIMEOUT`]. Notes the session
+/// as seen, at most once a minute, in the same statement.
+///
+/// [`IDLE_TIMEOUT`]: super::session::IDLE_TIMEOUT
 pub async fn member(
     db: impl PgExecutor<'_>,
     who: SignedInAs,
@@ -190,6 +193,7 @@ pub async fn member(
                   o.require_two_factor AS two_factor_required
              FROM users u
              JOIN user_sessions s ON s.id = $3 AND s.user_id = u.id
+                  AND s.last_seen_at > now() - make_interval(secs => $5)
              JOIN memberships m ON m.user_id = u.id
              JOIN organizations o ON o.id = m.organization_id
             WHERE u.id = $1 AND ($2::uuid IS NULL OR m.organization_id = $2)
@@ -199,6 +203,7 @@ pub async fn member(
         who.organization_id,
         handle,
         super::step_up::STEP_UP_MINUTES,
+        super::session::IDLE_TIMEOUT.as_seconds_f64(),
     )
     .fetch_optional(db)
     .await

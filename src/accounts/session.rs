@@ -3,6 +3,11 @@
 //! prefixed) when served over https; the id is rotated at sign-in; a session ends after
 //! `IDLE_TIMEOUT` without use or `ABSOLUTE_TIMEOUT` after sign-in, whichever comes first;
 //! signing out deletes it from the store.
+//!
+//! Use is noted where it costs nothing: the query that loads the signed-in member marks its
+//! `user_sessions` row as seen (at most once a minute) and refuses a row idle for longer than
+//! `IDLE_TIMEOUT`. The session record itself is written only when its data changes: its own
+//! lifetime is the absolute one, so a page view writes nothing.
 
 use axum::{
     extract::{FromRef, FromRequestParts},
@@ -27,6 +32,9 @@ use crate::{
 pub const IDLE_TIMEOUT: tower_sessions::cookie::time::Duration =
     tower_sessions::cookie::time::Duration::hours(2);
 pub const ABSOLUTE_TIMEOUT: chrono::Duration = chrono::Duration::hours(12);
+/// How long a session record (and its cookie) outlives its last write: the absolute limit.
+const RECORD_LIFETIME: tower_sessions::cookie::time::Duration =
+    tower_sessions::cookie::time::Duration::hours(12);
 const KEY: &str = "signed_in";
 const SECOND_STEP_KEY: &str = "awaiting_second_factor";
 /// How long the second step of signing in waits for its code after the password.
@@ -114,7 +122,7 @@ pub fn layer(store: PostgresStore, secure: bool) -> SessionManagerLayer<Postgres
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT))
+        .with_expiry(Expiry::OnInactivity(RECORD_LIFETIME))
 }
 
 /// Why a session could not start or end.

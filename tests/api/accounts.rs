@@ -508,6 +508,49 @@ async fn a_session_ends_12_hours_after_sign_in_however_active(pool: PgPool) {
     assert!(reply.location().starts_with("/sign-in"));
 }
 
+/// Two hours without use end a session; use keeps it (past two hours since sign-in, and with
+/// nothing written to the session record on a page view).
+#[sqlx::test]
+async fn a_session_ends_after_2_hours_without_use_and_lives_while_used(pool: PgPool) {
+    let mut client = Client::new(pool.clone());
+    client.sign_up("ada@example.com", "Acme").await;
+    let written = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+            "SELECT expiry_date FROM tower_sessions.session",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let age = |minutes: i32| {
+        sqlx::query("UPDATE user_sessions SET last_seen_at = now() - make_interval(mins => $1)")
+            .bind(minutes)
+            .execute(&pool)
+    };
+    let before = written().await;
+    // Last used 1 h 59 min ago (3 hours after sign-in, say): still signed in, and seen now.
+    age(119).await.unwrap();
+    assert_eq!(client.get("/environments").await.status, StatusCode::OK);
+    assert_eq!(client.get("/environments").await.status, StatusCode::OK);
+    assert_eq!(
+        written().await,
+        before,
+        "a page view rewrote the session record"
+    );
+    let seen: bool =
+        sqlx::query_scalar("SELECT last_seen_at > now() - interval '1 minute' FROM user_sessions")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(seen, "the view was not noted as use");
+
+    age(121).await.unwrap();
+    let reply = client.get("/environments").await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert!(reply.location().starts_with("/sign-in"));
+    assert_eq!(count(&pool, "user_sessions").await, 0);
+}
+
 #[sqlx::test]
 async fn cross_site_posts_are_refused_before_they_do_anything(pool: PgPool) {
     Client::new(pool.clone())
