@@ -144,6 +144,8 @@ pub struct Member {
     /// within the last [`STEP_UP_MINUTES`](super::step_up::STEP_UP_MINUTES): dangerous actions
     /// need it.
     pub confirmed: bool,
+    /// Until when that confirmation holds (when `confirmed`).
+    pub confirmed_until: Option<chrono::DateTime<chrono::Utc>>,
     /// Whether they turned two-factor authentication on.
     pub two_factor: bool,
     /// Whether the organization requires it of its members.
@@ -188,6 +190,8 @@ pub async fn member(
            SELECT u.id AS user_id, u.email, o.id AS organization_id,
                   o.name AS organization_name, m.role AS "role: Role", s.id AS session_id,
                   s.confirmed_at > now() - make_interval(mins => $4) AS "confirmed!",
+                  s.confirmed_at + make_interval(mins => $4)
+                    AS "confirmed_until: chrono::DateTime<chrono::Utc>",
                   EXISTS (SELECT 1 FROM two_factor t
                            WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL) AS "two_factor!",
                   o.require_two_factor AS two_factor_required

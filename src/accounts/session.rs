@@ -104,6 +104,8 @@ pub struct SignedInAs {
     pub user_id: Uuid,
     pub organization_id: Option<Uuid>,
     pub handle: Option<Uuid>,
+    /// When they signed in: the session ends [`ABSOLUTE_TIMEOUT`] later.
+    pub since: chrono::DateTime<chrono::Utc>,
 }
 
 pub fn store(pool: PgPool) -> PostgresStore {
@@ -218,6 +220,7 @@ pub async fn signed_in(
         user_id: signed_in.user_id,
         organization_id: signed_in.organization_id,
         handle: signed_in.handle,
+        since: signed_in.at,
     }))
 }
 
@@ -295,6 +298,52 @@ fn is_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || matches!(path, "/favicon.ico" | "/robots.txt")
 }
 
+/// The member signed in with this request's session `id`: from this instance's cache, else from
+/// the session store and the database (then cached until it could have changed).
+async fn member_of(
+    state: &AppState,
+    session: &Session,
+    id: Option<tower_sessions::session::Id>,
+) -> Result<Option<Member>, axum::response::Response> {
+    use axum::response::IntoResponse;
+
+    if let Some(member) = id.and_then(|id| state.signed_in.get::<Member>(id)) {
+        return Ok(Some(member));
+    }
+    let generation = state.signed_in.generation();
+    let who = match signed_in(session).await {
+        Ok(Some(who)) => who,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(internal_error("reading the session", &e).into_response()),
+    };
+    match db::member(&state.pool, who).await {
+        Ok(Some(member)) => {
+            if let Some(id) = id {
+                // Not past the absolute limit, nor past a confirmation it carries.
+                let mut deadline = who.since + ABSOLUTE_TIMEOUT;
+                if member.confirmed {
+                    deadline = deadline.min(member.confirmed_until.unwrap_or(deadline));
+                }
+                let left = (deadline - chrono::Utc::now()).to_std().unwrap_or_default();
+                let deadline = std::time::Instant::now() + left;
+                state
+                    .signed_in
+                    .put(id, member.user_id, member.clone(), generation, deadline);
+            }
+            Ok(Some(member))
+        }
+        // Removed from the organization, ended from the Sessions page, idle too long, or the
+        // account is gone: the session ends, on this very request.
+        Ok(None) => {
+            if let Err(e) = sign_out(session, &state.pool).await {
+                internal_error("ending a session", &e);
+            }
+            Ok(None)
+        }
+        Err(e) => Err(AppError::from(e).into_response()),
+    }
+}
+
 /// Middleware: loads the signed-in member (if any) into the request's extensions, and sends
 /// visitors without a session who open a portal page to `/sign-in?next=<where they were going>`.
 pub async fn gate(
@@ -303,32 +352,24 @@ pub async fn gate(
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::response::{IntoResponse, Redirect};
+    use axum::{
+        http::Method,
+        response::{IntoResponse, Redirect},
+    };
 
     let path = request.uri().path().to_owned();
     if is_asset(&path) {
         return next.run(request).await;
     }
-    let member = match signed_in(&session).await {
-        Ok(Some(who)) => match db::member(&state.pool, who).await {
-            Ok(Some(member)) => Some(member),
-            // Removed from the organization, ended from the Sessions page, or the account is
-            // gone: the session ends, on this very request.
-            Ok(None) => {
-                if let Err(e) = sign_out(&session, &state.pool).await {
-                    internal_error("ending a session", &e);
-                }
-                None
-            }
-            Err(e) => return AppError::from(e).into_response(),
-        },
-        Ok(None) => None,
-        Err(e) => return internal_error("reading the session", &e).into_response(),
+    let id = session.id();
+    let member = match member_of(&state, &session, id).await {
+        Ok(member) => member,
+        Err(response) => return response,
     };
     match member {
         Some(member) if member.must_set_up_two_factor() && !opens_before_two_factor(&path) => {
             // Their organization requires two-factor authentication: setting it up comes first.
-            if request.method() == axum::http::Method::GET {
+            if request.method() == Method::GET {
                 return Redirect::to("/security").into_response();
             }
             let refusal = format!(
@@ -338,17 +379,25 @@ pub async fn gate(
             return AppError::Forbidden(refusal).into_response();
         }
         Some(member) => {
+            let user_id = member.user_id;
+            let acts = !matches!(*request.method(), Method::GET | Method::HEAD);
             request.extensions_mut().insert(member);
             // What a signed-in member is shown is theirs: no cache (the browser's back-forward
             // cache on a shared computer, a proxy's) keeps it.
             let mut response = next.run(request).await;
+            if acts || session.is_modified() {
+                // What they did may change what they are read as (confirmed their password,
+                // turned on two-factor, switched organization, signed out): this instance
+                // forgets at once, before their next request; the others hear it at commit.
+                state.signed_in.forget_user(user_id);
+            }
             response
                 .headers_mut()
                 .entry(axum::http::header::CACHE_CONTROL)
                 .or_insert(axum::http::HeaderValue::from_static("no-store"));
             return response;
         }
-        None if !is_public(&path) && request.method() == axum::http::Method::GET => {
+        None if !is_public(&path) && request.method() == Method::GET => {
             let target = request
                 .uri()
                 .path_and_query()

@@ -33,7 +33,10 @@ use sqlx::PgPool;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use crate::platform::crypto::{Binding, Keyring, OpenError};
+use crate::platform::{
+    changes::Follower,
+    crypto::{Binding, Keyring, OpenError},
+};
 
 pub const CHANNEL: &str = "api_secrets_changed";
 /// At most this many environments with secrets are cached; beyond, the least recently used
@@ -351,42 +354,22 @@ impl KeyCache {
     }
 }
 
-/// Listens for changes made by any instance and drops the affected entries; runs until the
-/// process ends, reconnecting (and making every entry stale, since notifications may have been
-/// missed) whenever the connection is lost.
-pub async fn listen(cache: Arc<KeyCache>, pool: PgPool) {
-    // Ends with the pool (the server is shutting down).
-    while !pool.is_closed() {
-        match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(mut listener) => {
-                if let Err(e) = listener.listen(CHANNEL).await {
-                    tracing::warn!(error = %e, "cannot LISTEN for API secret changes");
-                } else {
-                    cache.expire_all();
-                    loop {
-                        match listener.try_recv().await {
-                            Ok(Some(notification)) => match notification.payload().parse() {
-                                Ok(environment_id) => cache.invalidate(environment_id),
-                                Err(_) => cache.expire_all(),
-                            },
-                            Ok(None) => {
-                                // Reconnected: what happened meanwhile is unknown.
-                                cache.expire_all();
-                            }
-                            Err(_) if pool.is_closed() => return,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "API secret change listener failed");
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-            Err(_) if pool.is_closed() => return,
-            Err(e) => tracing::warn!(error = %e, "cannot connect the API secret change listener"),
+/// Changes made by any instance drop the affected entries; while notifications may have been
+/// missed (the listener connecting again), every entry is stale.
+impl Follower for KeyCache {
+    fn channel(&self) -> &'static str {
+        CHANNEL
+    }
+
+    fn changed(&self, payload: &str) {
+        match payload.parse() {
+            Ok(environment_id) => self.invalidate(environment_id),
+            Err(_) => self.expire_all(),
         }
-        cache.expire_all();
-        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    fn following(&self, _: bool) {
+        self.expire_all();
     }
 }
 

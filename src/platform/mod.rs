@@ -3,6 +3,7 @@
 //! secrets, "last used" marks, the outbox of webhook events, client addresses and the pages'
 //! script policy. (Shared with the browser, and as low: `crate::error` and `crate::ui`.)
 
+pub mod changes;
 pub mod client;
 pub mod config;
 pub mod crypto;
@@ -12,6 +13,7 @@ pub mod keys;
 pub mod outbox;
 pub mod refusal;
 pub mod signature;
+pub mod signed_in;
 pub mod state;
 pub mod usage;
 

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 use super::{
     client::TrustedProxies, config::Config, config::WebhookSettings, crypto::Keyring,
-    failures::Failures, keys::KeyCache, usage::Usage,
+    failures::Failures, keys::KeyCache, signed_in::SignedInCache, usage::Usage,
 };
 use crate::error::{AppError, internal_error};
 
@@ -34,6 +34,8 @@ pub struct Shared {
     pub keyring: Arc<Keyring>,
     /// Decrypted API secrets for verifying REST requests, per environment.
     pub keys: Arc<KeyCache>,
+    /// Who each session is signed in as (see `accounts::session`).
+    pub signed_in: Arc<SignedInCache>,
     /// Uses of API secrets ("Last used", counts, callers) waiting to be written.
     pub usage: Arc<Usage>,
     /// Refused signed requests waiting to be written ("Failed requests").
@@ -61,6 +63,7 @@ impl AppState {
             secure_cookies: config.secure_cookies,
             keyring: Arc::new(config.keyring),
             keys: Arc::new(KeyCache::new(config.key_cache_ttl)),
+            signed_in: Arc::default(),
             usage: Arc::default(),
             failures: Arc::default(),
             signature_tolerance: config.signature_tolerance,

@@ -17,8 +17,9 @@ use crate::{
     accounts::{password, session, throttle},
     api::replay,
     platform::{
+        changes,
         config::{Config, ConfigError},
-        failures, keys,
+        failures,
         state::AppState,
         usage,
     },
@@ -69,7 +70,10 @@ pub async fn run() -> Result<(), StartupError> {
     let state = state(config, pool);
     let app = http::router(state.clone());
     tokio::spawn(janitor(state.pool.clone(), janitor_interval));
-    tokio::spawn(keys::listen(state.keys.clone(), state.pool.clone()));
+    tokio::spawn(changes::listen(
+        state.pool.clone(),
+        vec![state.keys.clone(), state.signed_in.clone()],
+    ));
     tokio::spawn(flush_counts(state.clone(), usage_flush_interval));
     let worker = Worker::new(&state).map_err(StartupError::HttpClient)?;
     tokio::spawn(std::sync::Arc::new(worker).run());

@@ -508,6 +508,84 @@ async fn a_session_ends_12_hours_after_sign_in_however_active(pool: PgPool) {
     assert!(reply.location().starts_with("/sign-in"));
 }
 
+/// Each instance caches who a session is signed in as (a page view then reads neither the
+/// session nor the member), and drops that the moment anything it was read from changes, on
+/// whichever instance.
+#[sqlx::test]
+async fn who_is_signed_in_is_cached_until_anything_it_was_read_from_changes(pool: PgPool) {
+    let state = crate::helpers::state(pool.clone());
+    tokio::spawn(portal::platform::changes::listen(
+        pool.clone(),
+        vec![state.signed_in.clone()],
+    ));
+    let cache = state.signed_in.clone();
+    crate::helpers::eventually("the instance follows changes", || {
+        let following = cache.is_following();
+        async move { following }
+    })
+    .await;
+    let mut client = Client::with_state(state);
+    client.sign_up("ada@example.com", "Acme").await;
+    assert_eq!(client.get("/environments").await.status, StatusCode::OK);
+
+    // Cached: the session's last use pushed back past the idle limit (a change no trigger
+    // announces) does not reach this instance's pages yet.
+    let seen = |at: &'static str| sqlx::query(at).execute(&pool);
+    seen("UPDATE user_sessions SET last_seen_at = now() - interval '3 hours'")
+        .await
+        .unwrap();
+    assert_eq!(client.get("/environments").await.status, StatusCode::OK);
+    seen("UPDATE user_sessions SET last_seen_at = now()")
+        .await
+        .unwrap();
+
+    // Another instance changes her account, then her organization: seen here at once.
+    let shell = |client: &mut Client| {
+        let mut client = client.clone();
+        async move {
+            let shell = client.post_form("/rpc/get_shell", &[]).await;
+            assert_eq!(shell.status, StatusCode::OK, "{}", shell.body);
+            shell.body
+        }
+    };
+    assert!(shell(&mut client).await.contains("ada@example.com"));
+    for (change, seen) in [
+        (
+            "UPDATE users SET email = 'ada@lovelace.example'",
+            "ada@lovelace.example",
+        ),
+        (
+            "UPDATE organizations SET name = 'Analytical Engines'",
+            "Analytical Engines",
+        ),
+    ] {
+        sqlx::query(change).execute(&pool).await.unwrap();
+        crate::helpers::eventually(seen, || {
+            let body = shell(&mut client);
+            async move { body.await.contains(seen) }
+        })
+        .await;
+    }
+
+    // Her session ended from the Sessions page on another instance: signed out here too.
+    sqlx::query("DELETE FROM user_sessions")
+        .execute(&pool)
+        .await
+        .unwrap();
+    crate::helpers::eventually("the ended session is seen", || {
+        let mut client = client.clone();
+        async move { client.get("/environments").await.status == StatusCode::SEE_OTHER }
+    })
+    .await;
+    assert!(
+        client
+            .get("/environments")
+            .await
+            .location()
+            .starts_with("/sign-in")
+    );
+}
+
 /// Two hours without use end a session; use keeps it (past two hours since sign-in, and with
 /// nothing written to the session record on a page view).
 #[sqlx::test]

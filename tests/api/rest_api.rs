@@ -480,9 +480,9 @@ async fn a_removed_secret_stops_verifying_here_and_on_other_instances(pool: PgPo
 
     // A second instance on the same database, with its own key cache and listener.
     let other_state = crate::helpers::state(pool.clone());
-    tokio::spawn(portal::platform::keys::listen(
-        other_state.keys.clone(),
+    tokio::spawn(portal::platform::changes::listen(
         pool.clone(),
+        vec![other_state.keys.clone()],
     ));
     let mut other = Client::with_state(other_state);
     // Both have the keys cached.
@@ -499,11 +499,11 @@ async fn a_removed_secret_stops_verifying_here_and_on_other_instances(pool: PgPo
     }
     // Once the other instance's listener is listening (its connection ran LISTEN and is idle),
     // not after a fixed sleep, which a loaded host could outlast.
-    let listen = format!(r#"LISTEN "{}""#, portal::platform::keys::CHANNEL);
+    let listen = format!(r#"%LISTEN "{}"%"#, portal::platform::keys::CHANNEL);
     eventually("the other instance's listener listening", || async {
         sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM pg_stat_activity
-              WHERE datname = current_database() AND state = 'idle' AND query = $1",
+              WHERE datname = current_database() AND state = 'idle' AND query LIKE $1",
         )
         .bind(&listen)
         .fetch_one(&pool)

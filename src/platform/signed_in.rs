@@ -1,0 +1,179 @@
+//! Who each session is signed in as, cached per instance: a page view then costs no session read
+//! and no member query. What is cached is the accounts feature's business (this layer stores it
+//! without knowing its type; `accounts::session` reads it back as its own).
+//!
+//! An entry is dropped as soon as anything it was read from changes, on any instance: triggers
+//! on the session store, `user_sessions`, `users`, `memberships`, `organizations` and
+//! `two_factor` notify [`CHANNEL`] at commit (`s:<session id>`, `u:<user id>`, or `*` for
+//! everyone). An entry lives at most [`TTL`] (its reload also notes the session as seen) and
+//! never past the deadline its caller gives (the session's absolute limit, the end of a recent
+//! confirmation). While notifications may be missed (the listener is reconnecting), nothing is
+//! cached and nothing cached is used.
+
+use std::{
+    any::Any,
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tower_sessions::session::Id;
+use uuid::Uuid;
+
+use super::changes::Follower;
+
+pub const CHANNEL: &str = "portal_accounts_changed";
+/// The longest an entry is used without asking the database again.
+pub const TTL: Duration = Duration::from_secs(60);
+/// At most this many sessions are cached; a full cache drops the expired ones, then everyone.
+const MAX_ENTRIES: usize = 10_000;
+
+struct Entry {
+    user_id: Uuid,
+    signed_in: Arc<dyn Any + Send + Sync>,
+    until: Instant,
+}
+
+#[derive(Default)]
+pub struct SignedInCache {
+    entries: Mutex<HashMap<Id, Entry>>,
+    /// Counts the changes heard: a member read before one is not stored after it.
+    generation: AtomicU64,
+    following: AtomicBool,
+}
+
+impl SignedInCache {
+    /// Who is signed in with session `id`, if cached (as a `T`) and still valid.
+    pub fn get<T: Clone + 'static>(&self, id: Id) -> Option<T> {
+        if !self.following.load(Ordering::Acquire) {
+            return None;
+        }
+        let entries = self.lock();
+        let entry = entries.get(&id)?;
+        if Instant::now() >= entry.until {
+            return None;
+        }
+        entry.signed_in.downcast_ref::<T>().cloned()
+    }
+
+    /// Whether notifications are followed (else nothing is cached).
+    pub fn is_following(&self) -> bool {
+        self.following.load(Ordering::Acquire)
+    }
+
+    /// Where the changes stand: read before loading what [`SignedInCache::put`] stores.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches who is signed in with session `id` (user `user_id`), read when the changes stood
+    /// at `generation`, until at most `deadline` (the session's absolute limit).
+    pub fn put<T: Send + Sync + 'static>(
+        &self,
+        id: Id,
+        user_id: Uuid,
+        signed_in: T,
+        generation: u64,
+        deadline: Instant,
+    ) {
+        if !self.following.load(Ordering::Acquire) {
+            return;
+        }
+        let mut entries = self.lock();
+        // Checked under the lock that `changed` takes too: no change slips in between.
+        if self.generation() != generation {
+            return;
+        }
+        let now = Instant::now();
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, entry| entry.until > now);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        let until = deadline.min(now + TTL);
+        entries.insert(
+            id,
+            Entry {
+                user_id,
+                signed_in: Arc::new(signed_in),
+                until,
+            },
+        );
+    }
+
+    /// Forgets user `user_id`'s sessions: they changed something on this instance, which
+    /// knows at once (the notification comes at commit).
+    pub fn forget_user(&self, user_id: Uuid) {
+        self.changed_for(Change::User(user_id));
+    }
+
+    fn changed_for(&self, change: Change) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        match change {
+            Change::Session(id) => {
+                entries.remove(&id);
+            }
+            Change::User(user_id) => entries.retain(|_, entry| entry.user_id != user_id),
+            Change::Everyone => entries.clear(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Entry>> {
+        // A panic elsewhere while holding it leaves plain data behind: still usable.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What a notification names.
+enum Change {
+    Session(Id),
+    User(Uuid),
+    Everyone,
+}
+
+fn parse(payload: &str) -> Change {
+    let parsed = match payload.split_once(':') {
+        Some(("s", id)) => id.parse().ok().map(Change::Session),
+        Some(("u", id)) => id.parse().ok().map(Change::User),
+        _ => None,
+    };
+    parsed.unwrap_or(Change::Everyone)
+}
+
+impl Follower for SignedInCache {
+    fn channel(&self) -> &'static str {
+        CHANNEL
+    }
+
+    fn changed(&self, payload: &str) {
+        self.changed_for(parse(payload));
+    }
+
+    fn following(&self, yes: bool) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+        self.following.store(yes, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_name_what_changed_and_anything_else_drops_everyone() {
+        let id = Id::default();
+        assert!(matches!(parse(&format!("s:{id}")), Change::Session(s) if s == id));
+        let user = Uuid::new_v4();
+        assert!(matches!(parse(&format!("u:{user}")), Change::User(u) if u == user));
+        for payload in ["*", "", "u:not-a-uuid", "s:", "x:1"] {
+            assert!(matches!(parse(payload), Change::Everyone), "{payload}");
+        }
+    }
+}
