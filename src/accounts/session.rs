@@ -230,6 +230,13 @@ pub fn current_member() -> Option<Member> {
         .and_then(|parts| parts.extensions.get::<Member>().cloned())
 }
 
+/// This request's session id (its cookie's), for what features cache with the signed-in member
+/// (`AppState::signed_in`).
+pub fn current_session_id() -> Option<tower_sessions::session::Id> {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Session>().and_then(Session::id))
+}
+
 /// The signed-in member, or `AppError::Unauthorized` (status 401).
 pub fn require_member() -> Result<Member, AppError> {
     current_member().ok_or_else(|| fail(AppError::Unauthorized))
@@ -326,9 +333,10 @@ async fn member_of(
                 }
                 let left = (deadline - chrono::Utc::now()).to_std().unwrap_or_default();
                 let deadline = std::time::Instant::now() + left;
+                let whose = (member.user_id, member.organization_id);
                 state
                     .signed_in
-                    .put(id, member.user_id, member.clone(), generation, deadline);
+                    .put(id, whose, member.clone(), generation, deadline);
             }
             Ok(Some(member))
         }

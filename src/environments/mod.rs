@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::{
     accounts::{
         self,
+        db::Member,
         roles::Action,
         session::{current_member, require, require_member},
     },
@@ -66,13 +67,18 @@ pub async fn get_shell() -> Result<Option<Shell>, AppError> {
         return Ok(None);
     };
     let state = app_state()?;
+    let session = accounts::session::current_session_id();
+    if let Some(shell) = session.and_then(|id| state.signed_in.attached::<Shell>(id)) {
+        return Ok(Some(shell));
+    }
+    let generation = state.signed_in.generation();
     let environments = db::list(&state.pool, member.organization_id)
         .await
         .map_err(AppError::from)?;
     let organizations = accounts::db::organizations(&state.pool, member.user_id)
         .await
         .map_err(AppError::from)?;
-    Ok(Some(Shell {
+    let shell = Shell {
         account: Account {
             email: member.email,
             organization_id: member.organization_id,
@@ -81,7 +87,30 @@ pub async fn get_shell() -> Result<Option<Shell>, AppError> {
         },
         environments,
         organizations,
-    }))
+    };
+    // Kept with the signed-in member, and dropped with it when an environment changes.
+    if let Some(id) = session {
+        state.signed_in.attach(id, shell.clone(), generation);
+    }
+    Ok(Some(shell))
+}
+
+/// Environment `id` if it is one of the signed-in member's organization's: from the shell kept
+/// with them, else from the database. A feature's data for it may then be read by id alone.
+#[cfg(feature = "ssr")]
+pub async fn of_member(member: &Member, id: Uuid) -> Result<Environment, AppError> {
+    let state = app_state()?;
+    let kept = accounts::session::current_session_id()
+        .and_then(|session| state.signed_in.attached::<Shell>(session))
+        .filter(|shell| shell.account.organization_id == member.organization_id);
+    match kept {
+        Some(shell) => shell
+            .environments
+            .into_iter()
+            .find(|environment| environment.id == id)
+            .ok_or_else(|| fail(AppError::NotFound)),
+        None => found(db::get(&state.pool, member.organization_id, id).await),
+    }
 }
 
 /// One environment of the signed-in customer's organization.

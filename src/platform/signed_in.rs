@@ -2,10 +2,13 @@
 //! and no member query. What is cached is the accounts feature's business (this layer stores it
 //! without knowing its type; `accounts::session` reads it back as its own).
 //!
+//! Features may attach what they read for the same session (the shell's lists, say) to its
+//! entry: it lives and dies with it.
+//!
 //! An entry is dropped as soon as anything it was read from changes, on any instance: triggers
-//! on the session store, `user_sessions`, `users`, `memberships`, `organizations` and
-//! `two_factor` notify [`CHANNEL`] at commit (`s:<session id>`, `u:<user id>`, or `*` for
-//! everyone). An entry lives at most [`TTL`] (its reload also notes the session as seen) and
+//! on the session store, `user_sessions`, `users`, `memberships`, `organizations`, `two_factor`
+//! and `environments` notify [`CHANNEL`] at commit (`s:<session id>`, `u:<user id>`,
+//! `o:<organization id>`, or `*` for everyone). An entry lives at most [`TTL`] (its reload also notes the session as seen) and
 //! never past the deadline its caller gives (the session's absolute limit, the end of a recent
 //! confirmation). While notifications may be missed (the listener is reconnecting), nothing is
 //! cached and nothing cached is used.
@@ -33,7 +36,10 @@ const MAX_ENTRIES: usize = 10_000;
 
 struct Entry {
     user_id: Uuid,
+    organization_id: Uuid,
     signed_in: Arc<dyn Any + Send + Sync>,
+    /// What features attached, one value per type.
+    attached: Vec<Arc<dyn Any + Send + Sync>>,
     until: Instant,
 }
 
@@ -59,6 +65,36 @@ impl SignedInCache {
         entry.signed_in.downcast_ref::<T>().cloned()
     }
 
+    /// What a feature attached to session `id`'s entry, if it is still valid.
+    pub fn attached<T: Clone + 'static>(&self, id: Id) -> Option<T> {
+        if !self.following.load(Ordering::Acquire) {
+            return None;
+        }
+        let entries = self.lock();
+        let entry = entries.get(&id)?;
+        if Instant::now() >= entry.until {
+            return None;
+        }
+        entry
+            .attached
+            .iter()
+            .find_map(|value| value.downcast_ref::<T>())
+            .cloned()
+    }
+
+    /// Attaches `value` (read when the changes stood at `generation`) to session `id`'s entry,
+    /// if it has one and nothing changed since.
+    pub fn attach<T: Send + Sync + 'static>(&self, id: Id, value: T, generation: u64) {
+        let mut entries = self.lock();
+        if self.generation() != generation {
+            return;
+        }
+        if let Some(entry) = entries.get_mut(&id) {
+            entry.attached.retain(|value| !value.is::<T>());
+            entry.attached.push(Arc::new(value));
+        }
+    }
+
     /// Whether notifications are followed (else nothing is cached).
     pub fn is_following(&self) -> bool {
         self.following.load(Ordering::Acquire)
@@ -69,12 +105,13 @@ impl SignedInCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Caches who is signed in with session `id` (user `user_id`), read when the changes stood
-    /// at `generation`, until at most `deadline` (the session's absolute limit).
+    /// Caches who is signed in with session `id` (user `user_id`, acting for `organization_id`),
+    /// read when the changes stood at `generation`, until at most `deadline` (the session's
+    /// absolute limit).
     pub fn put<T: Send + Sync + 'static>(
         &self,
         id: Id,
-        user_id: Uuid,
+        (user_id, organization_id): (Uuid, Uuid),
         signed_in: T,
         generation: u64,
         deadline: Instant,
@@ -99,7 +136,9 @@ impl SignedInCache {
             id,
             Entry {
                 user_id,
+                organization_id,
                 signed_in: Arc::new(signed_in),
+                attached: Vec::new(),
                 until,
             },
         );
@@ -119,6 +158,7 @@ impl SignedInCache {
                 entries.remove(&id);
             }
             Change::User(user_id) => entries.retain(|_, entry| entry.user_id != user_id),
+            Change::Organization(id) => entries.retain(|_, entry| entry.organization_id != id),
             Change::Everyone => entries.clear(),
         }
     }
@@ -133,6 +173,7 @@ impl SignedInCache {
 enum Change {
     Session(Id),
     User(Uuid),
+    Organization(Uuid),
     Everyone,
 }
 
@@ -140,6 +181,7 @@ fn parse(payload: &str) -> Change {
     let parsed = match payload.split_once(':') {
         Some(("s", id)) => id.parse().ok().map(Change::Session),
         Some(("u", id)) => id.parse().ok().map(Change::User),
+        Some(("o", id)) => id.parse().ok().map(Change::Organization),
         _ => None,
     };
     parsed.unwrap_or(Change::Everyone)
@@ -172,6 +214,7 @@ mod tests {
         assert!(matches!(parse(&format!("s:{id}")), Change::Session(s) if s == id));
         let user = Uuid::new_v4();
         assert!(matches!(parse(&format!("u:{user}")), Change::User(u) if u == user));
+        assert!(matches!(parse(&format!("o:{user}")), Change::Organization(o) if o == user));
         for payload in ["*", "", "u:not-a-uuid", "s:", "x:1"] {
             assert!(matches!(parse(payload), Change::Everyone), "{payload}");
         }

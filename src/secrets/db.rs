@@ -138,6 +138,22 @@ pub async fn tab(
     }))
 }
 
+/// The tab of `environment`, which the caller found among the member's organization's.
+pub async fn tab_of(
+    pool: &PgPool,
+    member: &Member,
+    environment: Environment,
+) -> Result<SecretsTab, sqlx::Error> {
+    let secrets = list(pool, environment.id).await?;
+    Ok(SecretsTab {
+        environment,
+        secrets,
+        role: member.role,
+        confirmed: member.confirmed,
+        now_ms: crate::platform::now_ms(),
+    })
+}
+
 /// The environment's secrets, oldest first.
 async fn list(
     db: impl sqlx::PgExecutor<'_>,

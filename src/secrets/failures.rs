@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
-use crate::{accounts::session::require_member, error::found, platform::state::app_state};
+use crate::{accounts::session::require_member, platform::state::app_state};
 use crate::{error::AppError, ui::time::Moment};
 
 /// One refused request, as the customer sees it.
@@ -34,15 +34,8 @@ pub struct FailedRequests {
 #[server(prefix = "/rpc", endpoint = "failed_api_requests")]
 pub async fn failed_api_requests(environment_id: Uuid) -> Result<FailedRequests, AppError> {
     let member = require_member()?;
+    crate::environments::of_member(&member, environment_id).await?;
     let state = app_state()?;
-    let environment = sqlx::query_scalar!(
-        "SELECT id FROM environments WHERE id = $1 AND organization_id = $2",
-        environment_id,
-        member.organization_id
-    )
-    .fetch_optional(&state.pool)
-    .await;
-    found(environment)?;
     Ok(db::latest(&state.pool, environment_id).await?)
 }
 

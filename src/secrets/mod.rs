@@ -26,7 +26,7 @@ use crate::{
         session::{require, require_member},
     },
     audit::Origin,
-    error::{fail, found, internal_error},
+    error::{fail, internal_error},
     platform::state::app_state,
 };
 
@@ -166,8 +166,9 @@ impl std::fmt::Debug for CreatedSecret {
 #[server(prefix = "/rpc", endpoint = "list_api_secrets")]
 pub async fn list_api_secrets(environment_id: Uuid) -> Result<SecretsTab, AppError> {
     let member = require_member()?;
+    let environment = crate::environments::of_member(&member, environment_id).await?;
     let state = app_state()?;
-    found(db::tab(&state.pool, &member, environment_id).await)
+    Ok(db::tab_of(&state.pool, &member, environment).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "create_api_secret")]

@@ -558,6 +558,10 @@ async fn who_is_signed_in_is_cached_until_anything_it_was_read_from_changes(pool
             "UPDATE organizations SET name = 'Analytical Engines'",
             "Analytical Engines",
         ),
+        (
+            "INSERT INTO environments (organization_id, name) SELECT id, 'Staging' FROM organizations",
+            "Staging",
+        ),
     ] {
         sqlx::query(change).execute(&pool).await.unwrap();
         crate::helpers::eventually(seen, || {
@@ -566,6 +570,26 @@ async fn who_is_signed_in_is_cached_until_anything_it_was_read_from_changes(pool
         })
         .await;
     }
+
+    // The environments kept with her say which tabs are hers: the new one opens, others not.
+    let staging: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM environments WHERE name = 'Staging'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let tab = client
+        .get(&format!("/environments/{staging}/api-secrets"))
+        .await;
+    assert_eq!(tab.status, StatusCode::OK);
+    assert!(tab.body.contains("Staging"));
+    let elsewhere = uuid::Uuid::new_v4();
+    let tab = client
+        .post_form(
+            "/rpc/list_api_secrets",
+            &[("environment_id", &elsewhere.to_string())],
+        )
+        .await;
+    assert_eq!(tab.status, StatusCode::NOT_FOUND, "{}", tab.body);
 
     // Her session ended from the Sessions page on another instance: signed out here too.
     sqlx::query("DELETE FROM user_sessions")
