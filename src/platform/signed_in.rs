@@ -54,19 +54,22 @@ pub struct SignedInCache {
 impl SignedInCache {
     /// Who is signed in with session `id`, if cached (as a `T`) and still valid.
     pub fn get<T: Clone + 'static>(&self, id: Id) -> Option<T> {
-        if !self.following.load(Ordering::Acquire) {
-            return None;
-        }
-        let entries = self.lock();
-        let entry = entries.get(&id)?;
-        if Instant::now() >= entry.until {
-            return None;
-        }
-        entry.signed_in.downcast_ref::<T>().cloned()
+        self.read(id, |entry| entry.signed_in.downcast_ref::<T>().cloned())
     }
 
     /// What a feature attached to session `id`'s entry, if it is still valid.
     pub fn attached<T: Clone + 'static>(&self, id: Id) -> Option<T> {
+        self.read(id, |entry| {
+            entry
+                .attached
+                .iter()
+                .find_map(|value| value.downcast_ref::<T>())
+                .cloned()
+        })
+    }
+
+    /// `read` of session `id`'s entry, if it is valid and notifications are followed.
+    fn read<T>(&self, id: Id, read: impl FnOnce(&Entry) -> Option<T>) -> Option<T> {
         if !self.following.load(Ordering::Acquire) {
             return None;
         }
@@ -75,11 +78,7 @@ impl SignedInCache {
         if Instant::now() >= entry.until {
             return None;
         }
-        entry
-            .attached
-            .iter()
-            .find_map(|value| value.downcast_ref::<T>())
-            .cloned()
+        read(entry)
     }
 
     /// Attaches `value` (read when the changes stood at `generation`) to session `id`'s entry,
