@@ -113,15 +113,15 @@ pub fn router(state: AppState) -> Router {
         })
         .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), bundles)
         .fallback_service(site_files)
-        // Inner to outer: action errors in links, who is signed in, errors in the caller's shape,
-        // sessions, CSRF, compression.
+        // Inner to outer: action errors in links, who is signed in, sessions, errors in the
+        // caller's shape, CSRF, compression.
         .layer(middleware::from_fn(action_errors::only_our_own))
         .layer(middleware::from_fn_with_state(state.clone(), session::gate))
+        .layer(sessions)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             unavailable::in_kind,
         ))
-        .layer(sessions)
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(CompressionLayer::new());
     with_security_headers(probes.merge(api).merge(app), state.secure_cookies)

@@ -218,13 +218,28 @@ fn init_tracing() {
 /// that waits twice (for its keys, then for its data).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(400);
 
+/// The pool, with its connections opened before the server serves (and, should any close, by
+/// the pool in the background): a request never waits for a connection to be established, which
+/// on a busy machine can take longer than [`ACQUIRE_TIMEOUT`]. The database must answer once
+/// for the server to start.
 async fn connect(config: &Config) -> Result<sqlx::PgPool, StartupError> {
-    PgPoolOptions::new()
-        .max_connections(config.database_max_connections)
+    let size = config.database_max_connections;
+    let pool = PgPoolOptions::new()
+        .max_connections(size)
+        .min_connections(size)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(config.database.clone())
-        .await
-        .map_err(StartupError::Database)
+        .connect_lazy_with(config.database.clone());
+    let mut opened = vec![pool.acquire().await.map_err(StartupError::Database)?];
+    while opened.len() < size as usize {
+        match pool.acquire().await {
+            Ok(connection) => opened.push(connection),
+            Err(e) => {
+                tracing::warn!(error = %e, opened = opened.len(), "opening the pool's connections");
+                break;
+            }
+        }
+    }
+    Ok(pool)
 }
 
 /// Runs the migrations as the schema's owner (`DATABASE_MIGRATION_URL`, one connection for as

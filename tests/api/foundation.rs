@@ -479,3 +479,45 @@ async fn only_hashed_bundles_are_cached_for_good(pool: PgPool) {
     }
     std::fs::remove_dir_all(&site).unwrap();
 }
+
+/// The session store is the database. When it cannot take a changed session (here its table
+/// refuses writes the way a database that is starting up refuses connections), signing in is
+/// answered with the portal's 503 page (its layout, Retry-After): never the session layer's bare,
+/// empty 500.
+#[sqlx::test]
+async fn a_session_the_store_cannot_save_is_answered_as_the_database_unavailable(pool: PgPool) {
+    let app = crate::helpers::TestApp::new(pool.clone());
+    app.customer("ada@example.com").await;
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+             RAISE EXCEPTION 'not now' USING ERRCODE = '57P03';
+         END $$;
+         CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON tower_sessions.session
+             FOR EACH ROW EXECUTE FUNCTION refuse();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let mut browser = app.client();
+    let reply = browser
+        .sign_in("ada@example.com", crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.headers[header::RETRY_AFTER], "5");
+    assert!(
+        reply.body.contains(portal::error::UNAVAILABLE),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains(r#"class="site-header""#),
+        "{}",
+        reply.body
+    );
+}
