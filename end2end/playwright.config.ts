@@ -34,10 +34,14 @@ export default defineConfig({
     launchOptions: chromium,
     trace: "retain-on-failure",
   },
-  projects: [
-    // Hydrated: waits for the WASM (html[data-hydrated]) before interacting.
-    { name: "hydrated", testIgnore: /\.nojs\.spec\.ts$/ },
-    // What a visitor gets before the WASM loads, or with JavaScript off: server-rendered HTML.
-    { name: "no-js", testMatch: /\.nojs\.spec\.ts$/, use: { javaScriptEnabled: false } },
-  ],
+  // scripts/test's cluster stage (PORTAL_CLUSTER_DIR set by scripts/cluster's caller) runs only
+  // the walk through the load balancer; every other run, everything else.
+  projects: process.env.PORTAL_CLUSTER_DIR
+    ? [{ name: "cluster", testMatch: /\.cluster\.spec\.ts$/ }]
+    : [
+        // Hydrated: waits for the WASM (html[data-hydrated]) before interacting.
+        { name: "hydrated", testIgnore: /\.(nojs|cluster)\.spec\.ts$/ },
+        // What a visitor gets before the WASM loads, or with JavaScript off: server-rendered HTML.
+        { name: "no-js", testMatch: /\.nojs\.spec\.ts$/, use: { javaScriptEnabled: false } },
+      ],
 });

@@ -110,6 +110,10 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }
 
+ensure_haproxy() {
+  command -v haproxy >/dev/null || apt_install haproxy
+}
+
 ensure_postgres() {
   [ -x "$PG_BIN/initdb" ] || apt_install postgresql
   [ -x "$PG_BIN/initdb" ] || die "no PostgreSQL server binaries in $PG_BIN (set PG_BIN)"
@@ -199,4 +203,40 @@ pg_create_db() {
   local exists
   exists="$(psql -h "$1" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$2'")"
   [ "$exists" = 1 ] || psql -h "$1" -U postgres -d postgres -qc "CREATE DATABASE \"$2\"" >/dev/null
+}
+
+# portal_database DATA_DIR: what a local portal (scripts/run, scripts/cluster) runs on. Unless
+# PORTAL_SECRETS_KEYS is set, the development master key is DATA_DIR/secrets.keys (the server
+# creates it, mode 600, on its first start in DEV). Unless DATABASE_URL is set, a private
+# PostgreSQL cluster in DATA_DIR, started if it is not running, and its `portal` database, with
+# DATABASE_URL (the server's role) and DATABASE_MIGRATION_URL (the owner's) exported. Sets
+# PORTAL_PG_STARTED to the cluster's data directory if this call started it (the caller stops it
+# on exit), else to nothing.
+portal_database() {
+  local data_dir="$1" data socket
+  PORTAL_PG_STARTED=
+  if [ -z "${PORTAL_SECRETS_KEYS:-}" ]; then
+    export PORTAL_SECRETS_KEY_FILE="${PORTAL_SECRETS_KEY_FILE:-$data_dir/secrets.keys}"
+  fi
+  [ -z "${DATABASE_URL:-}" ] || return 0
+  ensure_postgres
+  data="$data_dir/pg"
+  socket="$data_dir/pg-socket"
+  if ! pg_reachable "$data_dir"; then
+    # e.g. a clone inside a private mktemp directory: the postgres user cannot enter it.
+    data="/var/tmp/portal-pg-$(echo "$data_dir" | md5sum | cut -c1-12)"
+    say "the postgres user cannot reach $data_dir; keeping the database in $data"
+    socket="$data-socket"
+  fi
+  # Unix socket paths are limited to ~107 bytes.
+  if [ "${#socket}" -gt 90 ]; then socket="/tmp/portal-pg-$(echo "$data_dir" | md5sum | cut -c1-12)"; fi
+  if ! pg_as_owner "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    say "starting PostgreSQL (data: $data)"
+    pg_start "$data" "$socket"
+    PORTAL_PG_STARTED="$data"
+  fi
+  pg_create_db "$socket" portal
+  pg_setup_roles "$socket" portal
+  export DATABASE_URL="$(pg_url "$socket" portal portal_server)"
+  export DATABASE_MIGRATION_URL="$(pg_url "$socket" portal portal_owner)"
 }

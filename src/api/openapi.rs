@@ -207,7 +207,7 @@ pub fn document() -> Value {
                         "masked": { "type": "string", "examples": ["csk_…a1B2"] },
                         "label": { "type": "string" },
                         "created_at": { "type": "string", "format": "date-time" },
-                        "last_used_at": { "type": ["string", "null"], "format": "date-time" },
+                        "last_used_at": { "type": ["string", "null"], "format": "date-time", "description": "Its latest accepted request: this call's own at once, others' to within a minute." },
                         "webhook_signer": { "type": "boolean", "description": "Whether it signs the environment's webhooks." },
                         "expires_at": { "type": ["string", "null"], "format": "date-time", "description": "From this moment on it verifies nothing." }
                     }

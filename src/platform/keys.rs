@@ -1,4 +1,5 @@
-//! Decrypted API secrets, cached per environment for verifying signatures.
+//! Decrypted API secrets, cached per environment for verifying signatures, each with what the
+//! REST API lists of it (so that a listing reads no database either).
 //!
 //! An entry is dropped (and its keys zeroized) when the environment's secrets change: on this
 //! instance at once, on every instance through Postgres `NOTIFY api_secrets_changed` (sent by a
@@ -64,6 +65,30 @@ pub struct SecretKey {
     /// When this instance last passed a use of it on to [`super::usage::Usage`] (ms); the key
     /// used last is the first one a request is checked against.
     pub last_marked_ms: std::sync::atomic::AtomicI64,
+    pub listing: Listing,
+}
+
+/// What is listed of a secret (never its value), as loaded. Every change to it notifies the
+/// cache (migrations: `api_secrets_changed`), its last use only once a minute: see
+/// [`SecretKey::last_used_at`].
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub masked: String,
+    pub label: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub webhook_signer: bool,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SecretKey {
+    /// Its last use: the later of the one loaded (other instances' uses, to within the minute
+    /// between notices) and this instance's own last (to within 100 ms).
+    pub fn last_used_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let marked = self.last_marked_ms.load(Ordering::Relaxed);
+        let marked = chrono::DateTime::from_timestamp_millis(marked).filter(|_| marked > 0);
+        self.listing.last_used_at.max(marked)
+    }
 }
 
 pub type Keys = Arc<[SecretKey]>;
@@ -273,9 +298,14 @@ impl KeyCache {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let rows = sqlx::query!(
-            r#"SELECT id, key_id, nonce, ciphertext,
-                      expires_at AS "expires_at: chrono::DateTime<chrono::Utc>"
-                 FROM api_secrets WHERE environment_id = $1"#,
+            r#"SELECT s.id, s.key_id, s.nonce, s.ciphertext, s.masked, s.label,
+                      s.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
+                      s.last_used_at AS "last_used_at: chrono::DateTime<chrono::Utc>",
+                      (e.webhook_signer_id IS NOT DISTINCT FROM s.id) AS "webhook_signer!",
+                      s.expires_at AS "expires_at: chrono::DateTime<chrono::Utc>"
+                 FROM api_secrets s JOIN environments e ON e.id = s.environment_id
+                WHERE s.environment_id = $1
+                ORDER BY s.created_at, s.id"#,
             environment_id
         )
         .fetch_all(pool)
@@ -294,6 +324,14 @@ impl KeyCache {
                     key: super::signature::SigningKey::new(&key),
                     expires_ms: row.expires_at.map_or(i64::MAX, |at| at.timestamp_millis()),
                     last_marked_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+                    listing: Listing {
+                        masked: row.masked,
+                        label: row.label,
+                        created_at: row.created_at,
+                        last_used_at: row.last_used_at,
+                        webhook_signer: row.webhook_signer,
+                        expires_at: row.expires_at,
+                    },
                 })
             })
             .collect::<Result<Vec<_>, OpenError>>()?
@@ -384,6 +422,14 @@ mod tests {
                 key: super::super::signature::SigningKey::new(&[7; 32]),
                 expires_ms: i64::MAX,
                 last_marked_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+                listing: Listing {
+                    masked: "csk_…test".into(),
+                    label: String::new(),
+                    created_at: chrono::Utc::now(),
+                    last_used_at: None,
+                    webhook_signer: false,
+                    expires_at: None,
+                },
             })
             .collect::<Vec<_>>()
             .into()

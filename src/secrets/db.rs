@@ -199,14 +199,6 @@ async fn list(
     Ok(summaries(rows))
 }
 
-/// The environment's secrets for the REST API (the caller proved it holds one of them).
-pub async fn list_for_api(
-    pool: &PgPool,
-    environment_id: Uuid,
-) -> Result<Vec<SecretSummary>, sqlx::Error> {
-    list(pool, environment_id).await
-}
-
 /// Ends an action: the environment's secrets as the action left them, then commit.
 async fn commit_with_list(
     mut tx: Transaction<'_, Postgres>,

@@ -472,19 +472,112 @@ async fn a_signed_change_is_accepted_once_here_and_on_other_instances(pool: PgPo
     assert_eq!(left, 0);
 }
 
+/// A second instance on the same database, with its own key cache and listener, once that
+/// listener is listening (its connection ran LISTEN and is idle), not after a fixed sleep, which
+/// a loaded host could outlast.
+async fn other_instance(pool: &PgPool) -> Client {
+    let state = crate::helpers::state(pool.clone());
+    tokio::spawn(portal::platform::changes::listen(
+        pool.clone(),
+        vec![state.keys.clone()],
+    ));
+    let listen = format!(r#"%LISTEN "{}"%"#, portal::platform::keys::CHANNEL);
+    eventually("the other instance's listener listening", || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND state = 'idle' AND query LIKE $1",
+        )
+        .bind(&listen)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+            > 0
+    })
+    .await;
+    Client::with_state(state)
+}
+
+/// A signed GET of the environment's secrets' list, on `instance`: the list.
+async fn listed(instance: &mut Client, env: Uuid, secret: &str) -> Vec<serde_json::Value> {
+    let uri = format!("/api/v1/environments/{env}/api-secrets");
+    let reply = call(
+        instance,
+        "GET",
+        &uri,
+        "",
+        &signed(secret, "GET", &uri, "", now_ms()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+/// The list is read from the keys cached to verify the request, which every change to what it
+/// shows invalidates on every instance: no query for it, yet nothing it shows is out of date
+/// (its last use: to within the minute between notices, but at once for the first use and for
+/// this instance's own).
+#[sqlx::test]
+async fn the_secrets_list_is_served_from_the_key_cache_and_follows_every_change(pool: PgPool) {
+    let state = crate::helpers::state(pool.clone());
+    let usage = state.usage.clone();
+    let (mut client, env, secrets) = TestApp::from(state).customer_with_secrets(2).await;
+    let (signer, other_secret) = (&secrets[0], &secrets[1]);
+    let mut other = other_instance(&pool).await;
+    let shown = listed(&mut other, env, &signer.value).await;
+    assert_eq!(shown.len(), 2);
+    assert_eq!(shown[0]["masked"], signer.secret.masked);
+    assert_eq!(shown[0]["webhook_signer"], true);
+    assert_eq!(shown[1]["webhook_signer"], false);
+    assert_eq!(shown[1]["last_used_at"], serde_json::Value::Null);
+    // This instance's own use of the signing secret shows at once.
+    assert!(shown[0]["last_used_at"].is_string(), "{shown:?}");
+
+    // With the table locked against every read, the list still answers: it reads none.
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE api_secrets IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let shown = tokio::time::timeout(
+        Duration::from_secs(5),
+        listed(&mut other, env, &signer.value),
+    )
+    .await
+    .expect("the list waited for the locked table");
+    assert_eq!(shown.len(), 2);
+    lock.rollback().await.unwrap();
+
+    // The signer moves on the first instance; the other one's list follows.
+    let reply = crate::helpers::switch(&mut client, env, other_secret.secret.id).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    eventually("the other instance lists the new signer", || async {
+        let shown = listed(&mut other.clone(), env, &signer.value).await;
+        shown[1]["webhook_signer"] == true && shown[0]["webhook_signer"] == false
+    })
+    .await;
+
+    // The other secret's first use, written by the first instance: listed by the other one.
+    let uri = format!("/api/v1/environments/{env}/ping");
+    let ping = signed(&other_secret.value, "GET", &uri, "", now_ms());
+    assert_eq!(
+        call(&mut client, "GET", &uri, "", &ping).await.status,
+        StatusCode::OK
+    );
+    usage.flush(&pool).await.unwrap();
+    eventually("the other instance lists the first use", || async {
+        let shown = listed(&mut other.clone(), env, &signer.value).await;
+        shown[1]["last_used_at"].is_string()
+    })
+    .await;
+}
+
 #[sqlx::test]
 async fn a_removed_secret_stops_verifying_here_and_on_other_instances(pool: PgPool) {
     let (mut client, env, secrets) = TestApp::new(pool.clone()).customer_with_secrets(2).await;
     let removed = &secrets[1];
     let uri = format!("/api/v1/environments/{env}/api-secrets");
 
-    // A second instance on the same database, with its own key cache and listener.
-    let other_state = crate::helpers::state(pool.clone());
-    tokio::spawn(portal::platform::changes::listen(
-        pool.clone(),
-        vec![other_state.keys.clone()],
-    ));
-    let mut other = Client::with_state(other_state);
+    let mut other = other_instance(&pool).await;
     // Both have the keys cached.
     for instance in [&mut client, &mut other] {
         let reply = call(
@@ -497,21 +590,6 @@ async fn a_removed_secret_stops_verifying_here_and_on_other_instances(pool: PgPo
         .await;
         assert_eq!(reply.status, StatusCode::OK);
     }
-    // Once the other instance's listener is listening (its connection ran LISTEN and is idle),
-    // not after a fixed sleep, which a loaded host could outlast.
-    let listen = format!(r#"%LISTEN "{}"%"#, portal::platform::keys::CHANNEL);
-    eventually("the other instance's listener listening", || async {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM pg_stat_activity
-              WHERE datname = current_database() AND state = 'idle' AND query LIKE $1",
-        )
-        .bind(&listen)
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-            > 0
-    })
-    .await;
 
     let reply = client
         .post_form(
