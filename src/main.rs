@@ -1,3 +1,9 @@
+/// Rendering a page makes and drops many small allocations across threads: mimalloc's
+/// thread-local heaps serve them for much less than glibc's malloc (see Cargo.toml).
+#[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
