@@ -24,7 +24,7 @@ use crate::{
     error::internal_error,
     platform::{client, failures, keys, now_ms, signature, state::AppState, usage},
     secrets,
-    ui::time::Moment,
+    ui::time::iso,
 };
 
 pub const PREFIX: &str = "/api/v1/environments/";
@@ -402,10 +402,10 @@ async fn list_api_secrets(
                     id: key.id,
                     masked: listing.masked.clone(),
                     label: listing.label.clone(),
-                    created_at: Moment::from(listing.created_at).iso,
-                    last_used_at: key.last_used_at().map(|at| Moment::from(at).iso),
+                    created_at: iso(listing.created_at),
+                    last_used_at: key.last_used_at().map(iso),
                     webhook_signer: listing.webhook_signer,
-                    expires_at: listing.expires_at.map(|at| Moment::from(at).iso),
+                    expires_at: listing.expires_at.map(iso),
                 }
             })
             .collect()

@@ -229,8 +229,9 @@ async fn connect(config: &Config) -> Result<sqlx::PgPool, StartupError> {
         .min_connections(size)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_lazy_with(config.database.clone());
+    // Held until all are open, so that each acquire opens one more.
     let mut opened = vec![pool.acquire().await.map_err(StartupError::Database)?];
-    while opened.len() < size as usize {
+    for _ in 1..size {
         match pool.acquire().await {
             Ok(connection) => opened.push(connection),
             Err(e) => {

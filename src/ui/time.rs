@@ -36,12 +36,19 @@ pub struct Moment {
     pub utc: String,
 }
 
+/// RFC 3339 in UTC to the millisecond: how moments are written for machines (`<time datetime>`,
+/// the REST API).
+#[cfg(feature = "ssr")]
+pub fn iso(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 #[cfg(feature = "ssr")]
 impl From<chrono::DateTime<chrono::Utc>> for Moment {
     fn from(at: chrono::DateTime<chrono::Utc>) -> Self {
         Moment {
             ms: at.timestamp_millis(),
-            iso: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            iso: iso(at),
             utc: at.format("%-d %b %Y, %H:%M UTC").to_string(),
         }
     }

@@ -205,11 +205,25 @@ async fn the_openapi_document_matches_the_server(pool: PgPool) {
     assert_eq!(documented.len(), 13);
 }
 
-#[sqlx::test]
-async fn last_used_is_written_once_per_flush_and_never_goes_back(pool: PgPool) {
+/// A customer with two secrets, and the usage counter of the instance they call (which the test
+/// flushes itself).
+async fn customer_counting_usage(
+    pool: &PgPool,
+) -> (
+    std::sync::Arc<portal::platform::usage::Usage>,
+    Client,
+    Uuid,
+    Vec<portal::secrets::CreatedSecret>,
+) {
     let state = crate::helpers::state(pool.clone());
     let usage = state.usage.clone();
-    let (mut client, env, secrets) = TestApp::from(state).customer_with_secrets(2).await;
+    let (client, env, secrets) = TestApp::from(state).customer_with_secrets(2).await;
+    (usage, client, env, secrets)
+}
+
+#[sqlx::test]
+async fn last_used_is_written_once_per_flush_and_never_goes_back(pool: PgPool) {
+    let (usage, mut client, env, secrets) = customer_counting_usage(&pool).await;
     let (created, unused) = (&secrets[0], &secrets[1]);
 
     let uri = format!("/api/v1/environments/{env}/api-secrets");
@@ -518,9 +532,7 @@ async fn listed(instance: &mut Client, env: Uuid, secret: &str) -> Vec<serde_jso
 /// this instance's own).
 #[sqlx::test]
 async fn the_secrets_list_is_served_from_the_key_cache_and_follows_every_change(pool: PgPool) {
-    let state = crate::helpers::state(pool.clone());
-    let usage = state.usage.clone();
-    let (mut client, env, secrets) = TestApp::from(state).customer_with_secrets(2).await;
+    let (usage, mut client, env, secrets) = customer_counting_usage(&pool).await;
     let (signer, other_secret) = (&secrets[0], &secrets[1]);
     let mut other = other_instance(&pool).await;
     let shown = listed(&mut other, env, &signer.value).await;
