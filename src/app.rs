@@ -22,7 +22,9 @@ use crate::{
     },
     error::AppError,
     members::views::{JoinPage, MembersPage},
-    secrets::views::{ApiSecretsPage, SecretUsagePage},
+    secrets::views::{
+        ApiSecretsPage, NewSecretPage, RemoveSecretPage, SecretUsagePage, UseWithWebhooksPage,
+    },
     status::StatusPage,
     ui::{DatabaseUnavailable, NotFound, Unavailable},
     webhooks::views::WebhooksPage,
@@ -87,6 +89,21 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/environments/:id/api-secrets/:secret")
                         view=SecretUsagePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/environments/:id/api-secrets/:secret/new")
+                        view=NewSecretPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/environments/:id/api-secrets/:secret/use-with-webhooks")
+                        view=UseWithWebhooksPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/environments/:id/api-secrets/:secret/remove")
+                        view=RemoveSecretPage
                         ssr=SsrMode::Async
                     />
                     <Route

@@ -1,5 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { signUp } from "./fixtures/accounts";
+import { plainFormsWalk } from "./fixtures/plain-walk";
 
 // JavaScript is off: what every visitor sees before the WASM loads.
 
@@ -37,4 +38,8 @@ test("the API secrets tab is complete in the server-rendered HTML", { tag: "@smo
   await expect(first.getByRole("button", { name: "Remove" })).toBeEnabled();
   await expect(second.getByRole("button", { name: "Remove" })).toBeDisabled();
   await expect(page.getByRole("button", { name: "Create a new API secret" })).toBeEnabled();
+});
+
+test("the seed's whole walk works without JavaScript", async ({ page }) => {
+  await plainFormsWalk(page);
 });

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::{
     Email,
-    db::confirm_session,
+    db::{Member, confirm_session},
     handlers::{Authentication, authenticate},
     session::require_member,
     throttle::clear_account,
@@ -42,11 +42,23 @@ pub const WRONG_CODE: &str = "The code is not right, or it was used already.";
 pub async fn confirm_password(password: String) -> Result<(), AppError> {
     let member = require_member()?;
     let state = app_state()?;
+    confirm(&state, &member, password, &Origin::of_server_fn()).await
+}
+
+/// Confirms that `password` (or, with two-factor authentication, a code from their app) is
+/// `member`'s: their session may do dangerous actions for the next [`STEP_UP_MINUTES`]. Shared
+/// by the server function and the plain forms that carry a password field.
+#[cfg(feature = "ssr")]
+pub async fn confirm(
+    state: &crate::platform::state::AppState,
+    member: &Member,
+    password: String,
+    origin: &Origin,
+) -> Result<(), AppError> {
     let email = Email::parse(&member.email).map_err(|_| fail(AppError::Unauthorized))?;
-    let origin = Origin::of_server_fn();
     let wait = if member.two_factor && is_code(&password) {
         let (user_id, purpose) = (member.user_id, Purpose::StepUp);
-        match check(&state, user_id, &email, &password, &origin, purpose).await? {
+        match check(state, user_id, &email, &password, origin, purpose).await? {
             Proof::Accepted(mut tx) => {
                 confirm_session(&mut *tx, member.session_id).await?;
                 tx.commit().await?;
@@ -56,7 +68,7 @@ pub async fn confirm_password(password: String) -> Result<(), AppError> {
             Proof::Throttled(wait) => wait,
         }
     } else {
-        match authenticate(&state, &email, password, &origin).await? {
+        match authenticate(state, &email, password, origin).await? {
             Authentication::Verified(user_id) | Authentication::NeedsSecondFactor(user_id)
                 if user_id == member.user_id =>
             {
@@ -77,6 +89,22 @@ pub async fn confirm_password(password: String) -> Result<(), AppError> {
     Err(fail(AppError::TooManyAttempts(
         wait.message("Too many wrong attempts."),
     )))
+}
+
+/// `member` once the password their form carried (if any) confirmed it is them: for the plain
+/// forms of dangerous actions, whose page shows the password field when it is needed.
+#[cfg(feature = "ssr")]
+pub async fn confirmed_by_form(
+    state: &crate::platform::state::AppState,
+    mut member: Member,
+    password: String,
+    origin: &Origin,
+) -> Result<Member, AppError> {
+    if !member.confirmed && !password.is_empty() {
+        confirm(state, &member, password, origin).await?;
+        member.confirmed = true;
+    }
+    Ok(member)
 }
 
 /// A form's step-up, in the browser: whether the page must ask for the password (shared by
@@ -151,6 +179,8 @@ pub fn PasswordPrompt(
                     <input
                         id=id
                         node_ref=step_up.input
+                        // Sent with its form when it is posted before the WASM loads.
+                        name="password"
                         type="password"
                         required
                         maxlength="1024"

@@ -7,7 +7,8 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{
-    CreatedSecret, MAX_SECRETS, Rotation, SecretSummary, SecretsTab, removal_phrase, token,
+    CreatedSecret, MAX_SECRETS, RevealedSecret, Rotation, SecretSummary, SecretsTab,
+    removal_phrase, token,
 };
 use crate::{
     accounts::db::Member,
@@ -230,7 +231,13 @@ async fn lock_environment(
 pub struct NewSecret<'a> {
     pub label: &'a str,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its value is shown on a later page, once, to the creating session (a plain form's post
+    /// redirects there: see [`take_reveal`]), rather than only in the answer.
+    pub shown_later: bool,
 }
+
+/// How long the page after a plain form's post can still show the new value.
+const REVEAL_MINUTES: i32 = 10;
 
 /// Creates a secret (the environment's webhook signer if it is the first, which cannot expire)
 /// and returns it with its value: the only time the value leaves the server.
@@ -244,6 +251,17 @@ pub async fn create(
     let mut tx = pool.begin().await?;
     let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
     let (secret, value) = insert(&mut tx, keyring, actor, environment_id, signer, new).await?;
+    if new.shown_later {
+        sqlx::query!(
+            "INSERT INTO api_secret_reveals (secret_id, session_id, expires_at)
+             VALUES ($1, $2, now() + make_interval(mins => $3))",
+            secret.id,
+            actor.member.session_id,
+            REVEAL_MINUTES
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     let secrets = commit_with_list(tx, environment_id).await?;
     Ok(CreatedSecret {
         secret,
@@ -262,7 +280,9 @@ async fn insert(
     signer: Option<Uuid>,
     new: &NewSecret<'_>,
 ) -> Result<(SecretSummary, zeroize::Zeroizing<String>), ActionError> {
-    let NewSecret { label, expires_at } = *new;
+    let NewSecret {
+        label, expires_at, ..
+    } = *new;
     if signer.is_none() && expires_at.is_some() {
         return Err(ActionError::FirstCannotExpire);
     }
@@ -467,6 +487,7 @@ pub async fn rotate(
     let new = NewSecret {
         label: &old.label,
         expires_at: None,
+        shown_later: false,
     };
     let (secret, value) = insert(&mut tx, keyring, actor, environment_id, signer, &new).await?;
     if signer == Some(secret_id) {
@@ -568,6 +589,53 @@ pub async fn reveal(
     };
     let value = keyring.open(binding, &sealed.key_id, &sealed.nonce, &sealed.ciphertext)?;
     Ok(Some(value))
+}
+
+/// The value of a secret that `member`'s session created by a plain form post, once: taking it
+/// deletes the reveal in the same statement, so two requests racing for it cannot both have it.
+/// `None` when there is none to take (taken already, past its minutes, another session's).
+pub async fn take_reveal(
+    pool: &PgPool,
+    keyring: &Keyring,
+    member: &Member,
+    environment_id: Uuid,
+    secret_id: Uuid,
+) -> Result<Option<RevealedSecret>, ActionError> {
+    let taken = sqlx::query!(
+        "DELETE FROM api_secret_reveals r
+          USING api_secrets s, environments e
+          WHERE r.secret_id = $1 AND r.session_id = $2 AND r.expires_at > now()
+            AND s.id = r.secret_id AND s.environment_id = $3
+            AND e.id = s.environment_id AND e.organization_id = $4
+      RETURNING s.masked, s.label, s.key_id, s.nonce, s.ciphertext",
+        secret_id,
+        member.session_id,
+        environment_id,
+        member.organization_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(taken) = taken else {
+        return Ok(None);
+    };
+    let binding = Binding::ApiSecret {
+        id: secret_id,
+        environment_id,
+    };
+    let value = keyring.open(binding, &taken.key_id, &taken.nonce, &taken.ciphertext)?;
+    Ok(Some(RevealedSecret {
+        masked: taken.masked,
+        label: taken.label,
+        value: String::from_utf8_lossy(&value).into_owned(),
+    }))
+}
+
+/// Deletes reveals nobody took in time (the janitor's).
+pub async fn prune_reveals(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM api_secret_reveals WHERE expires_at <= now()")
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// A secret of the environment: its masked form, label, expiry and replacement.

@@ -4,10 +4,15 @@
 //! The rules below are shared by the browser (forms) and the server (which checks them again).
 
 #[cfg(feature = "ssr")]
+pub mod actions;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod expiry;
 pub mod failures;
+#[cfg(feature = "ssr")]
+pub mod handlers;
+pub mod notice;
 #[cfg(feature = "ssr")]
 pub mod token;
 pub mod usage;
@@ -163,6 +168,24 @@ impl std::fmt::Debug for CreatedSecret {
     }
 }
 
+/// A secret created by a plain form post, as the page after it shows it: the value once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealedSecret {
+    pub masked: String,
+    pub label: String,
+    pub value: String,
+}
+
+impl std::fmt::Debug for RevealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevealedSecret")
+            .field("masked", &self.masked)
+            .field("label", &self.label)
+            .field("value", &"<redacted>")
+            .finish()
+    }
+}
+
 #[server(prefix = "/rpc", endpoint = "list_api_secrets")]
 pub async fn list_api_secrets(environment_id: Uuid) -> Result<SecretsTab, AppError> {
     let member = require_member()?;
@@ -177,32 +200,22 @@ pub async fn create_api_secret(
     #[server(default)] label: String,
     #[server(default)] expires_on: String,
 ) -> Result<CreatedSecret, AppError> {
-    let member = require(Action::CreateSecret)?;
+    let member = require_member()?;
     // The one response that carries a secret: no cache may keep it.
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("no-store"),
-        );
-    }
-    let label = parse_label(&label).map_err(|m| fail(AppError::Invalid(m.into())))?;
-    let expires_at = parse_expiry(&expires_on, chrono::Utc::now())
-        .map_err(|m| fail(AppError::Invalid(m.into())))?;
+    no_store();
     let state = app_state()?;
-    let created = db::create(
-        &state.pool,
-        &state.keyring,
-        &actor(member),
+    let origin = Origin::of_server_fn();
+    let reveal = actions::Reveal::InAnswer;
+    actions::create(
+        &state,
+        member,
+        origin,
         environment_id,
-        &db::NewSecret {
-            label: &label,
-            expires_at,
-        },
+        &label,
+        &expires_on,
+        reveal,
     )
-    .await?;
-    // Other instances hear of it from Postgres (NOTIFY); this one forgets at once.
-    state.keys.invalidate(environment_id);
-    Ok(created)
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "use_api_secret_with_webhooks")]
@@ -210,11 +223,10 @@ pub async fn use_with_webhooks(
     environment_id: Uuid,
     secret_id: Uuid,
 ) -> Result<Vec<SecretSummary>, AppError> {
-    let member = require(Action::SwitchWebhookSigner)?;
+    let member = require_member()?;
     let state = app_state()?;
-    db::use_with_webhooks(&state.pool, &actor(member), environment_id, secret_id)
-        .await
-        .map_err(AppError::from)
+    let origin = Origin::of_server_fn();
+    actions::use_with_webhooks(&state, member, origin, environment_id, secret_id).await
 }
 
 /// "Rotate": creates the secret that replaces `secret_id` (shown once, as when creating), which
@@ -227,12 +239,7 @@ pub async fn rotate_api_secret(
     #[server(default)] retire_on: String,
 ) -> Result<CreatedSecret, AppError> {
     let member = require(Action::RotateSecret)?;
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("no-store"),
-        );
-    }
+    no_store();
     let retire_at = parse_expiry(&retire_on, chrono::Utc::now())
         .map_err(|m| fail(AppError::Invalid(m.into())))?;
     let state = app_state()?;
@@ -283,18 +290,42 @@ pub async fn remove_api_secret(
     secret_id: Uuid,
     phrase: String,
 ) -> Result<Vec<SecretSummary>, AppError> {
-    let member = require(Action::RemoveSecret)?;
+    let member = require_member()?;
     let state = app_state()?;
-    let secrets = db::remove(
+    let origin = Origin::of_server_fn();
+    actions::remove(&state, member, origin, environment_id, secret_id, &phrase).await
+}
+
+/// The value of a secret created by a plain form post, on the page that post redirects to:
+/// once, to the session that created it (`None` after that).
+#[server(prefix = "/rpc", endpoint = "take_new_api_secret")]
+pub async fn take_new_api_secret(
+    environment_id: Uuid,
+    secret_id: Uuid,
+) -> Result<Option<RevealedSecret>, AppError> {
+    let member = require_member()?;
+    no_store();
+    let state = app_state()?;
+    let taken = db::take_reveal(
         &state.pool,
-        &actor(member),
+        &state.keyring,
+        &member,
         environment_id,
         secret_id,
-        &phrase,
     )
     .await?;
-    state.keys.invalidate(environment_id);
-    Ok(secrets)
+    Ok(taken)
+}
+
+/// No cache (the browser's, a proxy's) may keep this answer: it carries a secret's value.
+#[cfg(feature = "ssr")]
+fn no_store() {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
 }
 
 /// Who acts, from where: for the audit trail.

@@ -25,6 +25,7 @@ use crate::{
     app::{App, shell},
     audit_log, environments, members,
     platform::{csp, state::AppState},
+    secrets,
 };
 
 /// The app's routes, generated once per process. Generating them renders the app with resource
@@ -103,6 +104,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/organizations/switch", post(handlers::switch_organization))
         .route("/members/invite", post(members::handlers::invite))
+        .route(
+            "/environments/{id}/api-secrets",
+            post(secrets::handlers::create),
+        )
+        .route(
+            "/environments/{id}/api-secrets/{secret}/use-with-webhooks",
+            post(secrets::handlers::use_with_webhooks),
+        )
+        .route(
+            "/environments/{id}/api-secrets/{secret}/remove",
+            post(secrets::handlers::remove),
+        )
         .route("/audit-log.csv", get(audit_log::csv::export))
         .route("/invitations/accept", get(members::handlers::open))
         .route("/join/accept", post(members::handlers::accept))

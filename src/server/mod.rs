@@ -181,6 +181,9 @@ async fn janitor(pool: sqlx::PgPool, interval: Duration) {
         if let Err(e) = failures::prune(&pool).await {
             tracing::warn!(error = %e, "pruning old failed requests failed");
         }
+        if let Err(e) = crate::secrets::db::prune_reveals(&pool).await {
+            tracing::warn!(error = %e, "pruning untaken API secret reveals failed");
+        }
         if let Err(e) = crate::secrets::expiry::announce(&pool, chrono::Utc::now()).await {
             tracing::warn!(error = %e, "queueing API secret expiry notices failed");
         }

@@ -13,6 +13,7 @@ mod failed_requests;
 mod foundation;
 mod helpers;
 mod members;
+mod plain_forms;
 mod rest_api;
 mod roles;
 mod rotation;

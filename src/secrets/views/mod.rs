@@ -8,6 +8,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
+mod confirm;
 mod dom;
 mod failures;
 mod modals;
@@ -15,6 +16,7 @@ mod signature_check;
 mod table;
 mod usage;
 
+pub use confirm::{NewSecretPage, RemoveSecretPage, UseWithWebhooksPage};
 use failures::FailedRequestsSection;
 use modals::ModalDialog;
 use table::SecretsTable;
@@ -39,11 +41,29 @@ const EXPIRY_HINT: &str = "From 00:00 UTC on that day, requests signed with it a
      The API secret used with webhooks cannot expire.";
 const CREATE_BUTTON_ID: &str = "create-secret";
 
+/// What was typed into "Create a new API secret" when its plain form post was refused, and why:
+/// the tab is rendered again with them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CreateFeedback {
+    pub label: String,
+    pub expires_on: String,
+    pub error: Option<String>,
+}
+
+/// Why a confirmation page's post was refused: the page is rendered again, saying so.
+#[derive(Clone, Debug)]
+pub struct ActionFeedback {
+    pub error: String,
+}
+
 #[component]
 pub fn ApiSecretsPage() -> impl IntoView {
     let tab = environment_tab(list_api_secrets);
     let failed = environment_tab(failed_api_requests);
+    let create = use_context::<CreateFeedback>().unwrap_or_default();
+    let notice = take_notice();
     loaded(tab, move |tab: SecretsTab| {
+        let (create, notice) = (create.clone(), notice.clone());
         view! {
             <PageTitle text=format!("API secrets · {} · Customer Portal", tab.environment.name) />
             <h1>"API secrets"</h1>
@@ -53,11 +73,33 @@ pub fn ApiSecretsPage() -> impl IntoView {
                 "You can have up to 3, which makes rotating them easy. Keep them in a safe place."
             </p>
             <EnvironmentId id=tab.environment.id.to_string() />
-            <SecretsTabView tab />
+            <SecretsTabView tab create notice />
             {loaded(failed, |requests| view! { <FailedRequestsSection requests /> }.into_any())}
         }
         .into_any()
     })
+}
+
+/// What the last plain form post did, if it said so (see [`crate::secrets::notice`]); the cookie
+/// that said it is cleared.
+fn take_notice() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let headers = use_context::<axum::http::request::Parts>().map(|parts| parts.headers);
+        let environment_id = crate::environments::views::current_environment_id().get_untracked();
+        let said = headers.as_ref().and_then(crate::secrets::notice::read);
+        let state = use_context::<crate::platform::state::AppState>();
+        let response = use_context::<leptos_axum::ResponseOptions>();
+        if let (Some(_), Some(id), Some(state), Some(response)) =
+            (&said, environment_id, state, response)
+        {
+            let clear = crate::secrets::notice::clear(id, state.secure_cookies);
+            response.append_header(axum::http::header::SET_COOKIE, clear);
+        }
+        said.unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    String::new()
 }
 
 /// The environment's id, which REST API URLs need: a read-only field and "Copy".
@@ -126,8 +168,10 @@ impl TabState {
 
 /// The interactive part of the tab: an island, hydrated in the browser from the data it was
 /// rendered with (metadata only: values are never part of it).
+///
+/// `create` and `notice`: what a plain form post, before the WASM or without it, left to say.
 #[island]
-fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
+fn SecretsTabView(tab: SecretsTab, create: CreateFeedback, notice: String) -> impl IntoView {
     let state = TabState {
         environment_id: tab.environment.id,
         role: tab.role,
@@ -137,7 +181,7 @@ fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
         hydrated: RwSignal::new(false),
         modal: RwSignal::new(None),
         opener: StoredValue::new(CREATE_BUTTON_ID.to_owned()),
-        status: RwSignal::new(String::new()),
+        status: RwSignal::new(notice),
     };
     provide_context(state);
     Effect::new(move |_| {
@@ -147,7 +191,7 @@ fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
     });
 
     view! {
-        <CreateForm />
+        <CreateForm feedback=create />
         <p id=STATUS_ID class="status" role="status" tabindex="-1">
             {move || state.status.get()}
         </p>
@@ -156,12 +200,15 @@ fn SecretsTabView(tab: SecretsTab) -> impl IntoView {
     }
 }
 
+/// "Create a new API secret": a form posted to the server before the WASM loads (see
+/// [`crate::secrets::handlers::create`]), sent by the server function once it has.
 #[component]
-fn CreateForm() -> impl IntoView {
+fn CreateForm(feedback: CreateFeedback) -> impl IntoView {
     let state = expect_context::<TabState>();
-    let label = RwSignal::new(String::new());
-    let expires_on = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let label = RwSignal::new(feedback.label);
+    let expires_on = RwSignal::new(feedback.expires_on);
+    let error = RwSignal::new(feedback.error);
+    let action = format!("/environments/{}/api-secrets", state.environment_id);
     let busy = RwSignal::new(false);
     let full = move || state.secrets.with(Vec::len) >= MAX_SECRETS;
     // The first secret becomes the webhook signer, which never expires: no date field for it.
@@ -202,7 +249,7 @@ fn CreateForm() -> impl IntoView {
     };
 
     view! {
-        <form class="create-secret" on:submit=submit>
+        <form class="create-secret" method="post" action=action on:submit=submit>
             <div class="field">
                 <label for="secret-label">"Label (optional)"</label>
                 <input
@@ -213,6 +260,7 @@ fn CreateForm() -> impl IntoView {
                     autocomplete="off"
                     placeholder="e.g. CI deploys"
                     aria-describedby="create-error"
+                    value=label.get_untracked()
                     prop:value=move || label.get()
                     on:input=move |ev| label.set(event_target_value(&ev))
                 />
@@ -224,6 +272,7 @@ fn CreateForm() -> impl IntoView {
                     name="expires_on"
                     type="date"
                     aria-describedby="secret-expires-hint create-error"
+                    value=expires_on.get_untracked()
                     prop:value=move || expires_on.get()
                     on:input=move |ev| expires_on.set(event_target_value(&ev))
                 />

@@ -101,10 +101,12 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
         }
     });
     let signer = secret.webhook_signer;
+    // The secret's own pages: its usage, and (before the WASM loads) its confirmations.
     let usage_href = format!(
         "/environments/{}/api-secrets/{}",
         state.environment_id, secret.id
     );
+    let page = usage_href.clone();
     view! {
         <tr>
             <th scope="row">
@@ -133,18 +135,21 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                 {(!signer)
                     .then(|| {
                         view! {
-                            <button
-                                id=use_id.clone()
-                                type="button"
-                                class="secondary"
-                                disabled=!may_switch || dated
-                                aria-describedby=(!may_switch || dated).then(|| use_reason_id.clone())
-                                on:click=move |_| {
-                                    state.open(Modal::UseWithWebhooks(for_use.clone()), &use_id)
-                                }
-                            >
-                                "Use with webhooks"
-                            </button>
+                            <form class="row-action" method="get" action=format!("{page}/use-with-webhooks")>
+                                <button
+                                    id=use_id.clone()
+                                    type="submit"
+                                    class="secondary"
+                                    disabled=!may_switch || dated
+                                    aria-describedby=(!may_switch || dated).then(|| use_reason_id.clone())
+                                    on:click=move |ev| {
+                                        ev.prevent_default();
+                                        state.open(Modal::UseWithWebhooks(for_use.clone()), &use_id)
+                                    }
+                                >
+                                    "Use with webhooks"
+                                </button>
+                            </form>
                         }
                     })}
                 {rotating
@@ -183,19 +188,24 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                             </button>
                         }
                     })}
-                <span class="tip">
-                    <button
-                        id=remove_id.clone()
-                        type="button"
-                        class="icon danger"
-                        disabled=signer || !may_remove
-                        aria-describedby=(signer || !may_remove).then(|| reason_id.clone())
-                        on:click=move |_| state.open(Modal::Remove(for_remove.clone()), &remove_id)
-                    >
-                        <TrashIcon />
-                        <span class="tip-text">"Remove"</span>
-                    </button>
-                </span>
+                <form class="row-action" method="get" action=format!("{page}/remove")>
+                    <span class="tip">
+                        <button
+                            id=remove_id.clone()
+                            type="submit"
+                            class="icon danger"
+                            disabled=signer || !may_remove
+                            aria-describedby=(signer || !may_remove).then(|| reason_id.clone())
+                            on:click=move |ev| {
+                                ev.prevent_default();
+                                state.open(Modal::Remove(for_remove.clone()), &remove_id)
+                            }
+                        >
+                            <TrashIcon />
+                            <span class="tip-text">"Remove"</span>
+                        </button>
+                    </span>
+                </form>
                 {(!signer && (!may_switch || dated))
                     .then(|| {
                         view! {

@@ -1,8 +1,6 @@
 //! Who uses a secret: the sparkline in its row, and its detail page (requests per day, callers).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
-use uuid::Uuid;
 
 use crate::{
     secrets::usage::{CALLER_DAYS, DAYS, SecretUsage, api_secret_usage},
@@ -61,13 +59,7 @@ pub fn Sparkline(days: Vec<i64>) -> impl IntoView {
 /// Rendered on the server only (no island): it has nothing to click but links.
 #[component]
 pub fn SecretUsagePage() -> impl IntoView {
-    let params = use_params_map();
-    let ids = move || {
-        params.with(|p| {
-            let id = |name| p.get(name).and_then(|v| Uuid::try_parse(&v).ok());
-            id("id").zip(id("secret"))
-        })
-    };
+    let ids = super::confirm::environment_and_secret();
     let usage = Resource::new(ids, |ids| async move {
         match ids {
             Some((environment_id, secret_id)) => api_secret_usage(environment_id, secret_id).await,
