@@ -583,12 +583,31 @@ pub async fn reveal(
     let Some(sealed) = sealed else {
         return Ok(None);
     };
+    let value = open_value(
+        keyring,
+        environment_id,
+        secret_id,
+        &sealed.key_id,
+        &sealed.nonce,
+        &sealed.ciphertext,
+    )?;
+    Ok(Some(value))
+}
+
+/// Opens a secret's sealed value (bound to its id and environment).
+fn open_value(
+    keyring: &Keyring,
+    environment_id: Uuid,
+    secret_id: Uuid,
+    key_id: &str,
+    nonce: &[u8],
+    ciphertext: &[u8],
+) -> Result<zeroize::Zeroizing<Vec<u8>>, OpenError> {
     let binding = Binding::ApiSecret {
         id: secret_id,
         environment_id,
     };
-    let value = keyring.open(binding, &sealed.key_id, &sealed.nonce, &sealed.ciphertext)?;
-    Ok(Some(value))
+    keyring.open(binding, key_id, nonce, ciphertext)
 }
 
 /// The value of a secret that `member`'s session created by a plain form post, once: taking it
@@ -618,11 +637,14 @@ pub async fn take_reveal(
     let Some(taken) = taken else {
         return Ok(None);
     };
-    let binding = Binding::ApiSecret {
-        id: secret_id,
+    let value = open_value(
+        keyring,
         environment_id,
-    };
-    let value = keyring.open(binding, &taken.key_id, &taken.nonce, &taken.ciphertext)?;
+        secret_id,
+        &taken.key_id,
+        &taken.nonce,
+        &taken.ciphertext,
+    )?;
     Ok(Some(RevealedSecret {
         masked: taken.masked,
         label: taken.label,

@@ -136,21 +136,9 @@ pub async fn use_with_webhooks(
         extensions,
         environment_id,
         secret_id,
-        page: "use-with-webhooks",
+        confirms: Confirms::UseWithWebhooks,
     };
-    let member = match confirmation.confirmed(member, form.password, &origin).await {
-        Ok(member) => member,
-        Err(response) => return response,
-    };
-    let switched = actions::use_with_webhooks(
-        &confirmation.state,
-        member,
-        origin,
-        environment_id,
-        secret_id,
-    )
-    .await;
-    confirmation.answer(switched, Done::Signer, None).await
+    confirmation.run(member, origin, form).await
 }
 
 /// `POST /environments/{id}/api-secrets/{secret}/remove`: the confirmation page's "Confirm",
@@ -168,86 +156,85 @@ pub async fn remove(
         extensions,
         environment_id,
         secret_id,
-        page: "remove",
+        confirms: Confirms::Remove,
     };
-    let member = match confirmation.confirmed(member, form.password, &origin).await {
-        Ok(member) => member,
-        Err(response) => return response,
-    };
-    let removed = actions::remove(
-        &confirmation.state,
-        member,
-        origin,
-        environment_id,
-        secret_id,
-        &form.phrase,
-    )
-    .await;
-    // Gone from the list: the phrase, which matched, names it ("remove a1B2").
-    let masked = form.phrase.strip_prefix("remove ").map(str::to_owned);
-    confirmation.answer(removed, Done::Removed, masked).await
+    confirmation.run(member, origin, form).await
 }
 
-/// A confirmation page's post: its step-up, then its answer.
+/// What a confirmation page confirms.
+#[derive(Clone, Copy)]
+enum Confirms {
+    UseWithWebhooks,
+    Remove,
+}
+
+impl Confirms {
+    /// The page's last path segment.
+    fn page(self) -> &'static str {
+        match self {
+            Confirms::UseWithWebhooks => "use-with-webhooks",
+            Confirms::Remove => "remove",
+        }
+    }
+}
+
+/// A confirmation page's post.
 struct Confirmation {
     state: AppState,
     extensions: Extensions,
     environment_id: Uuid,
     secret_id: Uuid,
-    /// The page's last path segment.
-    page: &'static str,
+    confirms: Confirms,
 }
 
 impl Confirmation {
-    async fn confirmed(
-        &self,
-        member: Member,
-        password: String,
-        origin: &Origin,
-    ) -> Result<Member, Response> {
-        match confirmed_by_form(&self.state, member, password, origin).await {
-            Ok(member) => Ok(member),
-            Err(error) => Err(self.refused(error).await),
-        }
-    }
-
-    /// Done: back to the tab, which says so. Refused: the page again, saying why.
-    /// `masked`: the secret's, when it is no longer in the list.
-    async fn answer(
-        self,
-        outcome: Result<Vec<super::SecretSummary>, AppError>,
-        done: Done,
-        masked: Option<String>,
-    ) -> Response {
+    /// Its step-up, its action; done, back to the tab, which says so.
+    async fn run(self, member: Member, origin: Origin, form: ConfirmForm) -> Response {
+        let member = match confirmed_by_form(&self.state, member, form.password, &origin).await {
+            Ok(member) => member,
+            Err(error) => return self.refused(error).await,
+        };
+        let (state, environment_id, secret_id) = (&self.state, self.environment_id, self.secret_id);
+        let (outcome, done) = match self.confirms {
+            Confirms::UseWithWebhooks => {
+                let switched =
+                    actions::use_with_webhooks(state, member, origin, environment_id, secret_id);
+                (switched.await, Done::Signer)
+            }
+            Confirms::Remove => {
+                let phrase = &form.phrase;
+                let removed =
+                    actions::remove(state, member, origin, environment_id, secret_id, phrase);
+                (removed.await, Done::Removed)
+            }
+        };
         let secrets = match outcome {
             Ok(secrets) => secrets,
             Err(error) => return self.refused(error).await,
         };
-        let masked = masked.or_else(|| {
-            secrets
-                .iter()
-                .find(|s| s.id == self.secret_id)
-                .map(|s| s.masked.clone())
-        });
-        let tab = format!("/environments/{}/api-secrets", self.environment_id);
+        // A removed secret is gone from the list: the phrase, which matched, names it.
+        let masked = secrets
+            .iter()
+            .find(|s| s.id == secret_id)
+            .map(|s| s.masked.clone())
+            .or_else(|| form.phrase.strip_prefix("remove ").map(str::to_owned));
+        let tab = format!("/environments/{environment_id}/api-secrets");
         match masked {
             Some(masked) => {
-                let cookie = notice::set(
-                    done,
-                    &masked,
-                    self.environment_id,
-                    self.state.secure_cookies,
-                );
+                let cookie = notice::set(done, &masked, environment_id, state.secure_cookies);
                 redirect(&tab, cookie)
             }
             None => Redirect::to(&tab).into_response(),
         }
     }
 
+    /// The page again, saying why, with the error's status.
     async fn refused(&self, error: AppError) -> Response {
         let page = format!(
             "/environments/{}/api-secrets/{}/{}",
-            self.environment_id, self.secret_id, self.page
+            self.environment_id,
+            self.secret_id,
+            self.confirms.page()
         );
         let feedback = ActionFeedback {
             error: error.to_string(),

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use super::{ActionFeedback, CopyButton};
+use super::{ActionFeedback, CopyButton, modals::ShownOnceWarning};
 use crate::{
     accounts::{
         roles::Action,
@@ -51,33 +51,36 @@ pub fn NewSecretPage() -> impl IntoView {
 #[component]
 fn NewSecretView(environment_id: Uuid, revealed: Option<RevealedSecret>) -> impl IntoView {
     let tab = format!("/environments/{environment_id}/api-secrets");
-    let shown = revealed.map(|RevealedSecret { masked, label, value }| {
-        view! {
-            <p class="status" role="status">
-                {Done::Created.message(&masked)}
-                {(!label.is_empty()).then(|| format!(" Label: {label}."))}
-            </p>
-            <section class="reveal" aria-labelledby="new-secret-warning">
-                <p id="new-secret-warning" class="warning">
-                    <strong>"Copy it now and keep it in a safe place. "</strong>
-                    "It will not be possible to display the full value of this API secret again."
+    let shown = revealed.map(
+        |RevealedSecret {
+             masked,
+             label,
+             value,
+         }| {
+            view! {
+                <p class="status" role="status">
+                    {Done::Created.message(&masked)}
+                    {(!label.is_empty()).then(|| format!(" Label: {label}."))}
                 </p>
-                <label for="new-secret-value">"API secret"</label>
-                <div class="reveal-value">
-                    <input
-                        id="new-secret-value"
-                        class="secret-value"
-                        type="text"
-                        readonly
-                        spellcheck="false"
-                        autocomplete="off"
-                        value=value.clone()
-                    />
-                    <CopyButton text=value />
-                </div>
-            </section>
-        }
-    });
+                <section class="reveal" aria-labelledby="new-secret-warning">
+                    <ShownOnceWarning id="new-secret-warning" />
+                    <label for="new-secret-value">"API secret"</label>
+                    <div class="reveal-value">
+                        <input
+                            id="new-secret-value"
+                            class="secret-value"
+                            type="text"
+                            readonly
+                            spellcheck="false"
+                            autocomplete="off"
+                            value=value.clone()
+                        />
+                        <CopyButton text=value />
+                    </div>
+                </section>
+            }
+        },
+    );
     let gone = shown.is_none().then(|| {
         view! {
             <p>

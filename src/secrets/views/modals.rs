@@ -59,6 +59,17 @@ pub(super) fn ModalDialog() -> impl IntoView {
     }
 }
 
+/// Beside a new secret's value, wherever it is shown (this modal, or the page after a plain form).
+#[component]
+pub(super) fn ShownOnceWarning(#[prop(optional)] id: Option<&'static str>) -> impl IntoView {
+    view! {
+        <p id=id class="warning">
+            <strong>"Copy it now and keep it in a safe place. "</strong>
+            "It will not be possible to display the full value of this API secret again."
+        </p>
+    }
+}
+
 #[component]
 fn RevealSecret(created: CreatedSecret) -> impl IntoView {
     let state = expect_context::<TabState>();
@@ -69,10 +80,7 @@ fn RevealSecret(created: CreatedSecret) -> impl IntoView {
     let close = move |_| state.modal.set(None);
     view! {
         <h2 id="modal-title">"Your new API secret"</h2>
-        <p class="warning">
-            <strong>"Copy it now and keep it in a safe place. "</strong>
-            "It will not be possible to display the full value of this API secret again."
-        </p>
+        <ShownOnceWarning />
         <label for="new-secret-value">"API secret"</label>
         <div class="copy-row">
             <input
