@@ -23,7 +23,8 @@ use crate::{
     error::AppError,
     members::views::{JoinPage, MembersPage},
     secrets::views::{
-        ApiSecretsPage, NewSecretPage, RemoveSecretPage, SecretUsagePage, UseWithWebhooksPage,
+        ApiSecretsPage, ExpiryPage, NewSecretPage, RemoveSecretPage, RotateSecretPage,
+        SecretUsagePage, UseWithWebhooksPage,
     },
     status::StatusPage,
     ui::{DatabaseUnavailable, NotFound, Unavailable},
@@ -104,6 +105,16 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/environments/:id/api-secrets/:secret/remove")
                         view=RemoveSecretPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/environments/:id/api-secrets/:secret/rotate")
+                        view=RotateSecretPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/environments/:id/api-secrets/:secret/expiry")
+                        view=ExpiryPage
                         ssr=SsrMode::Async
                     />
                     <Route

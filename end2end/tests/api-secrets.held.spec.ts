@@ -14,5 +14,5 @@ test("the seed's walk works before the WASM loads", async ({ page }) => {
   await page.unroute("**/*.wasm");
   for (const release of held) await release();
   await expect(page.locator("html[data-hydrated]")).toBeAttached();
-  await expect(page.getByRole("status").filter({ hasText: /API secret csk_….{4} removed\./ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /API secret csk_….{4} created\./ })).toBeVisible();
 });

@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::{CreatedSecret, SecretSummary, db, parse_expiry, parse_label};
+use super::{CreatedSecret, ROTATE_LIMIT, SecretSummary, db, parse_expiry, parse_label};
 use crate::{
     accounts::{db::Member, roles::Action, session::allowed},
     audit::Origin,
@@ -70,6 +70,58 @@ pub async fn remove(
     allowed(&member, Action::RemoveSecret)?;
     let actor = db::Actor { member, origin };
     let secrets = db::remove(&state.pool, &actor, environment_id, secret_id, phrase).await?;
+    state.keys.invalidate(environment_id);
+    Ok(secrets)
+}
+
+/// "Rotate": see [`super::rotate_api_secret`].
+pub async fn rotate(
+    state: &AppState,
+    member: Member,
+    origin: Origin,
+    environment_id: Uuid,
+    secret_id: Uuid,
+    retire_on: &str,
+    reveal: Reveal,
+) -> Result<CreatedSecret, AppError> {
+    allowed(&member, Action::RotateSecret)?;
+    let retire_at = parse_expiry(retire_on, chrono::Utc::now())
+        .map_err(|m| fail(AppError::Invalid(m.into())))?;
+    let actor = db::Actor { member, origin };
+    let shown_later = reveal == Reveal::OnNextPage;
+    let rotated = db::rotate(
+        &state.pool,
+        &state.keyring,
+        &actor,
+        environment_id,
+        secret_id,
+        retire_at,
+        shown_later,
+    )
+    .await
+    .map_err(|e| match e {
+        db::ActionError::LimitReached => fail(AppError::Conflict(ROTATE_LIMIT.into())),
+        e => AppError::from(e),
+    })?;
+    state.keys.invalidate(environment_id);
+    Ok(rotated)
+}
+
+/// "Expiry": see [`super::set_expiry`].
+pub async fn set_expiry(
+    state: &AppState,
+    member: Member,
+    origin: Origin,
+    environment_id: Uuid,
+    secret_id: Uuid,
+    expires_on: &str,
+) -> Result<Vec<SecretSummary>, AppError> {
+    allowed(&member, Action::ExpireSecret)?;
+    let expires_at = parse_expiry(expires_on, chrono::Utc::now())
+        .map_err(|m| fail(AppError::Invalid(m.into())))?;
+    let actor = db::Actor { member, origin };
+    let secrets =
+        db::set_expiry(&state.pool, &actor, environment_id, secret_id, expires_at).await?;
     state.keys.invalidate(environment_id);
     Ok(secrets)
 }

@@ -252,15 +252,7 @@ pub async fn create(
     let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
     let (secret, value) = insert(&mut tx, keyring, actor, environment_id, signer, new).await?;
     if new.shown_later {
-        sqlx::query!(
-            "INSERT INTO api_secret_reveals (secret_id, session_id, expires_at)
-             VALUES ($1, $2, now() + make_interval(mins => $3))",
-            secret.id,
-            actor.member.session_id,
-            REVEAL_MINUTES
-        )
-        .execute(&mut *tx)
-        .await?;
+        keep_for_reveal(&mut tx, actor, secret.id).await?;
     }
     let secrets = commit_with_list(tx, environment_id).await?;
     Ok(CreatedSecret {
@@ -268,6 +260,24 @@ pub async fn create(
         secrets,
         value: value.as_str().to_owned(),
     })
+}
+
+/// Lets the page after a plain form's post show `secret_id`'s value, once, to the actor's session.
+async fn keep_for_reveal(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    secret_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO api_secret_reveals (secret_id, session_id, expires_at)
+         VALUES ($1, $2, now() + make_interval(mins => $3))",
+        secret_id,
+        actor.member.session_id,
+        REVEAL_MINUTES
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Inserts a secret in the action's transaction (the environment locked, `signer` its signer):
@@ -477,6 +487,8 @@ pub async fn rotate(
     environment_id: Uuid,
     secret_id: Uuid,
     retire_at: Option<chrono::DateTime<chrono::Utc>>,
+    // As [`NewSecret::shown_later`].
+    shown_later: bool,
 ) -> Result<CreatedSecret, ActionError> {
     let mut tx = pool.begin().await?;
     let signer = lock_environment(&mut tx, actor.member.organization_id, environment_id).await?;
@@ -487,9 +499,12 @@ pub async fn rotate(
     let new = NewSecret {
         label: &old.label,
         expires_at: None,
-        shown_later: false,
+        shown_later,
     };
     let (secret, value) = insert(&mut tx, keyring, actor, environment_id, signer, &new).await?;
+    if shown_later {
+        keep_for_reveal(&mut tx, actor, secret.id).await?;
+    }
     if signer == Some(secret_id) {
         switch_signer(&mut tx, actor, environment_id, signer, secret.id).await?;
     }

@@ -70,20 +70,7 @@ pub async fn create(
     )
     .await;
     match created {
-        Ok(created) => {
-            let secret = created.secret;
-            let to = format!(
-                "/environments/{environment_id}/api-secrets/{}/new",
-                secret.id
-            );
-            let cookie = notice::set(
-                Done::Created,
-                &secret.masked,
-                environment_id,
-                state.secure_cookies,
-            );
-            redirect(&to, cookie)
-        }
+        Ok(created) => to_reveal(&state, environment_id, &created.secret),
         Err(error) => {
             refused_create(&state, extensions, environment_id, label, expires_on, error).await
         }
@@ -117,6 +104,12 @@ pub struct ConfirmForm {
     /// Remove's typed phrase.
     #[serde(default)]
     phrase: String,
+    /// Rotate's date for the old secret.
+    #[serde(default)]
+    retire_on: String,
+    /// Expiry's date (empty: never).
+    #[serde(default)]
+    expires_on: String,
     #[serde(default)]
     password: String,
 }
@@ -161,11 +154,52 @@ pub async fn remove(
     confirmation.run(member, origin, form).await
 }
 
+/// `POST /environments/{id}/api-secrets/{secret}/rotate`: the confirmation page's "Confirm",
+/// with the old secret's optional retirement date; then the new value, once.
+pub async fn rotate(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    SignedIn(member): SignedIn,
+    origin: Origin,
+    Path((environment_id, secret_id)): Path<(Uuid, Uuid)>,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
+    let confirmation = Confirmation {
+        state,
+        extensions,
+        environment_id,
+        secret_id,
+        confirms: Confirms::Rotate,
+    };
+    confirmation.run(member, origin, form).await
+}
+
+/// `POST /environments/{id}/api-secrets/{secret}/expiry`: the page's "Confirm", with the date.
+pub async fn expiry(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    SignedIn(member): SignedIn,
+    origin: Origin,
+    Path((environment_id, secret_id)): Path<(Uuid, Uuid)>,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
+    let confirmation = Confirmation {
+        state,
+        extensions,
+        environment_id,
+        secret_id,
+        confirms: Confirms::Expiry,
+    };
+    confirmation.run(member, origin, form).await
+}
+
 /// What a confirmation page confirms.
 #[derive(Clone, Copy)]
 enum Confirms {
     UseWithWebhooks,
     Remove,
+    Rotate,
+    Expiry,
 }
 
 impl Confirms {
@@ -174,8 +208,18 @@ impl Confirms {
         match self {
             Confirms::UseWithWebhooks => "use-with-webhooks",
             Confirms::Remove => "remove",
+            Confirms::Rotate => "rotate",
+            Confirms::Expiry => "expiry",
         }
     }
+}
+
+/// Where a confirmed action sends the browser.
+enum Answer {
+    /// The tab, saying what was done to the secret (by its masked form, when known).
+    Tab(Done, Option<String>),
+    /// The new secret's page, which shows its value once.
+    Reveal(super::SecretSummary),
 }
 
 /// A confirmation page's post.
@@ -195,36 +239,69 @@ impl Confirmation {
             Err(error) => return self.refused(error).await,
         };
         let (state, environment_id, secret_id) = (&self.state, self.environment_id, self.secret_id);
-        let (outcome, done) = match self.confirms {
+        // The secret's masked form in the list an action left.
+        let in_list = |secrets: Vec<super::SecretSummary>| {
+            let found = secrets.into_iter().find(|s| s.id == secret_id);
+            found.map(|s| s.masked)
+        };
+        let outcome = match self.confirms {
             Confirms::UseWithWebhooks => {
-                let switched =
-                    actions::use_with_webhooks(state, member, origin, environment_id, secret_id);
-                (switched.await, Done::Signer)
+                actions::use_with_webhooks(state, member, origin, environment_id, secret_id)
+                    .await
+                    .map(|secrets| Answer::Tab(Done::Signer, in_list(secrets)))
             }
             Confirms::Remove => {
                 let phrase = &form.phrase;
-                let removed =
-                    actions::remove(state, member, origin, environment_id, secret_id, phrase);
-                (removed.await, Done::Removed)
+                actions::remove(state, member, origin, environment_id, secret_id, phrase)
+                    .await
+                    // Gone from the list: the phrase, which matched, names it.
+                    .map(|_| {
+                        Answer::Tab(
+                            Done::Removed,
+                            phrase.strip_prefix("remove ").map(str::to_owned),
+                        )
+                    })
+            }
+            Confirms::Expiry => {
+                let date = &form.expires_on;
+                let done = if date.trim().is_empty() {
+                    Done::NeverExpires
+                } else {
+                    Done::Expires
+                };
+                actions::set_expiry(state, member, origin, environment_id, secret_id, date)
+                    .await
+                    .map(|secrets| Answer::Tab(done, in_list(secrets)))
+            }
+            Confirms::Rotate => {
+                let (date, reveal) = (&form.retire_on, Reveal::OnNextPage);
+                actions::rotate(
+                    state,
+                    member,
+                    origin,
+                    environment_id,
+                    secret_id,
+                    date,
+                    reveal,
+                )
+                .await
+                .map(|created| Answer::Reveal(created.secret))
             }
         };
-        let secrets = match outcome {
-            Ok(secrets) => secrets,
-            Err(error) => return self.refused(error).await,
-        };
-        // A removed secret is gone from the list: the phrase, which matched, names it.
-        let masked = secrets
-            .iter()
-            .find(|s| s.id == secret_id)
-            .map(|s| s.masked.clone())
-            .or_else(|| form.phrase.strip_prefix("remove ").map(str::to_owned));
-        let tab = format!("/environments/{environment_id}/api-secrets");
-        match masked {
-            Some(masked) => {
-                let cookie = notice::set(done, &masked, environment_id, state.secure_cookies);
-                redirect(&tab, cookie)
+        match outcome {
+            Ok(Answer::Tab(done, masked)) => {
+                let tab = format!("/environments/{environment_id}/api-secrets");
+                match masked {
+                    Some(masked) => {
+                        let cookie =
+                            notice::set(done, &masked, environment_id, state.secure_cookies);
+                        redirect(&tab, cookie)
+                    }
+                    None => Redirect::to(&tab).into_response(),
+                }
             }
-            None => Redirect::to(&tab).into_response(),
+            Ok(Answer::Reveal(secret)) => to_reveal(state, environment_id, &secret),
+            Err(error) => self.refused(error).await,
         }
     }
 
@@ -248,6 +325,17 @@ impl Confirmation {
             )
             .await
     }
+}
+
+/// 303 to the page that shows `secret`'s value once; the tab will say it was created.
+fn to_reveal(state: &AppState, environment_id: Uuid, secret: &super::SecretSummary) -> Response {
+    let to = format!(
+        "/environments/{environment_id}/api-secrets/{}/new",
+        secret.id
+    );
+    let done = Done::Created;
+    let cookie = notice::set(done, &secret.masked, environment_id, state.secure_cookies);
+    redirect(&to, cookie)
 }
 
 fn status_of(error: &AppError) -> StatusCode {

@@ -25,11 +25,7 @@ use uuid::Uuid;
 use crate::{accounts::roles::Role, environments::Environment, error::AppError, ui::time::Moment};
 #[cfg(feature = "ssr")]
 use crate::{
-    accounts::{
-        db::Member,
-        roles::Action,
-        session::{require, require_member},
-    },
+    accounts::session::require_member,
     audit::Origin,
     error::{fail, internal_error},
     platform::state::app_state,
@@ -238,26 +234,21 @@ pub async fn rotate_api_secret(
     secret_id: Uuid,
     #[server(default)] retire_on: String,
 ) -> Result<CreatedSecret, AppError> {
-    let member = require(Action::RotateSecret)?;
+    let member = require_member()?;
     no_store();
-    let retire_at = parse_expiry(&retire_on, chrono::Utc::now())
-        .map_err(|m| fail(AppError::Invalid(m.into())))?;
     let state = app_state()?;
-    let rotated = db::rotate(
-        &state.pool,
-        &state.keyring,
-        &actor(member),
+    let origin = Origin::of_server_fn();
+    let reveal = actions::Reveal::InAnswer;
+    actions::rotate(
+        &state,
+        member,
+        origin,
         environment_id,
         secret_id,
-        retire_at,
+        &retire_on,
+        reveal,
     )
     .await
-    .map_err(|e| match e {
-        db::ActionError::LimitReached => fail(AppError::Conflict(ROTATE_LIMIT.into())),
-        e => AppError::from(e),
-    })?;
-    state.keys.invalidate(environment_id);
-    Ok(rotated)
 }
 
 /// Sets when a secret expires (`expires_on` empty: never). A date in the past is refused; a new
@@ -268,20 +259,18 @@ pub async fn set_expiry(
     secret_id: Uuid,
     #[server(default)] expires_on: String,
 ) -> Result<Vec<SecretSummary>, AppError> {
-    let member = require(Action::ExpireSecret)?;
-    let expires_at = parse_expiry(&expires_on, chrono::Utc::now())
-        .map_err(|m| fail(AppError::Invalid(m.into())))?;
+    let member = require_member()?;
     let state = app_state()?;
-    let secrets = db::set_expiry(
-        &state.pool,
-        &actor(member),
+    let origin = Origin::of_server_fn();
+    actions::set_expiry(
+        &state,
+        member,
+        origin,
         environment_id,
         secret_id,
-        expires_at,
+        &expires_on,
     )
-    .await?;
-    state.keys.invalidate(environment_id);
-    Ok(secrets)
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "remove_api_secret")]
@@ -325,15 +314,6 @@ fn no_store() {
             axum::http::header::CACHE_CONTROL,
             axum::http::HeaderValue::from_static("no-store"),
         );
-    }
-}
-
-/// Who acts, from where: for the audit trail.
-#[cfg(feature = "ssr")]
-fn actor(member: Member) -> db::Actor {
-    db::Actor {
-        member,
-        origin: Origin::of_server_fn(),
     }
 }
 

@@ -9,6 +9,10 @@ pub enum Done {
     Created,
     Signer,
     Removed,
+    /// A new expiry date.
+    Expires,
+    /// No expiry date any more.
+    NeverExpires,
 }
 
 impl Done {
@@ -17,6 +21,8 @@ impl Done {
             Done::Created => format!("API secret {masked} created."),
             Done::Signer => format!("API secret {masked} is now used with webhooks."),
             Done::Removed => format!("API secret {masked} removed."),
+            Done::Expires => format!("API secret {masked} has a new expiry date."),
+            Done::NeverExpires => format!("API secret {masked} does not expire."),
         }
     }
 }
@@ -33,10 +39,12 @@ mod cookie {
     use crate::secrets::token::PREFIX;
 
     const NAME: &str = "api_secrets_done";
-    const KINDS: [(Done, &str); 3] = [
+    const KINDS: [(Done, &str); 5] = [
         (Done::Created, "created"),
         (Done::Signer, "signer"),
         (Done::Removed, "removed"),
+        (Done::Expires, "expires"),
+        (Done::NeverExpires, "never"),
     ];
 
     /// The `Set-Cookie` that carries `done` to the environment's tab (for a minute). It holds

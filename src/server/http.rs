@@ -116,6 +116,14 @@ pub fn router(state: AppState) -> Router {
             "/environments/{id}/api-secrets/{secret}/remove",
             post(secrets::handlers::remove),
         )
+        .route(
+            "/environments/{id}/api-secrets/{secret}/rotate",
+            post(secrets::handlers::rotate),
+        )
+        .route(
+            "/environments/{id}/api-secrets/{secret}/expiry",
+            post(secrets::handlers::expiry),
+        )
         .route("/audit-log.csv", get(audit_log::csv::export))
         .route("/invitations/accept", get(members::handlers::open))
         .route("/join/accept", post(members::handlers::accept))

@@ -226,3 +226,49 @@ async fn a_plain_form_asks_for_the_password_when_the_confirmation_is_old(pool: P
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(count(&pool, "SELECT count(*) FROM api_secrets").await, 1);
 }
+
+#[sqlx::test]
+async fn rotate_and_expiry_work_as_plain_forms_too(pool: PgPool) {
+    let (mut client, env) = TestApp::new(pool.clone()).customer("ada@example.com").await;
+    create_by_form(&mut client, env, "signer").await;
+    create_by_form(&mut client, env, "old").await;
+    let old = list(&mut client, env).await.remove(1);
+    let page = format!("{}/{}", tab(env), old.id);
+
+    // Expiry: a date in the past is refused next to the field; a date ahead is set.
+    let refused = client
+        .post_form(&format!("{page}/expiry"), &[("expires_on", "2020-01-01")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("aria-invalid=\"true\""), "{}", refused.body);
+    let day = (chrono::Utc::now() + chrono::TimeDelta::days(30)).format("%Y-%m-%d");
+    let set = client
+        .post_form(&format!("{page}/expiry"), &[("expires_on", &day.to_string())])
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.body);
+    assert!(notice_cookie(&set).starts_with("api_secrets_done=expires."));
+    let listed = list(&mut client, env).await;
+    assert!(listed[1].expires_at.is_some());
+
+    // Rotate: the replacement's value, once, on the page after the post.
+    let rotated = client
+        .post_form(&format!("{page}/rotate"), &[("retire_on", "")])
+        .await;
+    assert_eq!(rotated.status, StatusCode::SEE_OTHER, "{}", rotated.body);
+    let secrets = list(&mut client, env).await;
+    assert_eq!(secrets.len(), 3);
+    let new = &secrets[2];
+    assert_eq!(secrets[1].rotation.as_ref().map(|r| r.replaced_by), Some(new.id));
+    assert_eq!(rotated.location(), format!("{}/{}/new", tab(env), new.id));
+    let shown = client.get(rotated.location()).await;
+    let value = shown_value(&shown.body).expect("the new value, once");
+    assert_eq!(token::mask(&value), new.masked);
+    assert_eq!(shown_value(&client.get(rotated.location()).await.body), None);
+
+    // Rotating it again: refused on its page, nothing created.
+    let again = client
+        .post_form(&format!("{page}/rotate"), &[("retire_on", "")])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(count(&pool, "SELECT count(*) FROM api_secrets").await, 3);
+}

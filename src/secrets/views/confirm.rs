@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use super::{ActionFeedback, CopyButton, modals::ShownOnceWarning};
+use super::{ActionFeedback, CopyButton, EXPIRY_HINT, modals::ShownOnceWarning};
 use crate::{
     accounts::{
         roles::Action,
@@ -15,8 +15,9 @@ use crate::{
     },
     error::AppError,
     secrets::{
-        RevealedSecret, SIGNER_CANNOT_BE_REMOVED, SecretSummary, SecretsTab, list_api_secrets,
-        notice::Done, removal_phrase, take_new_api_secret,
+        ALREADY_ROTATING, RevealedSecret, SIGNER_CANNOT_BE_REMOVED, SIGNER_CANNOT_EXPIRE,
+        SecretSummary, SecretsTab, list_api_secrets, notice::Done, removal_phrase,
+        take_new_api_secret,
     },
     ui::{PageTitle, loaded},
 };
@@ -193,6 +194,102 @@ pub fn RemoveSecretPage() -> impl IntoView {
         };
         view! {
             <Heading tab text="Remove API secret" />
+            {body}
+        }
+        .into_any()
+    })
+}
+
+/// `/environments/{id}/api-secrets/{secret}/rotate`: "Rotate", with an optional date that
+/// retires the old one; then the new value, once.
+#[component]
+pub fn RotateSecretPage() -> impl IntoView {
+    let error = use_context::<ActionFeedback>().map(|f| f.error);
+    loaded(tab_and_secret(), move |(tab, secret)| {
+        let body = if secret.rotation.is_some() {
+            view! { <p class="notice">{ALREADY_ROTATING}</p> }.into_any()
+        } else {
+            view! {
+                <Confirmation
+                    tab=tab.clone()
+                    secret_id=secret.id
+                    action=Action::RotateSecret
+                    page="rotate"
+                    error=error.clone()
+                >
+                    <p>
+                        "Create a new API secret to replace " <Named secret=secret.clone() /> "? "
+                        {secret
+                            .webhook_signer
+                            .then_some("The new one signs your webhooks from now on. ")}
+                        "The old one keeps working until you remove it: move your callers to the new one, "
+                        "and this tab shows when nothing has used the old one for 24 hours."
+                    </p>
+                    <label for="retire-date">"Retire the old one on (optional)"</label>
+                    <input
+                        id="retire-date"
+                        name="retire_on"
+                        type="date"
+                        aria-describedby="retire-hint confirm-error"
+                    />
+                    <p id="retire-hint" class="hint">
+                        "From 00:00 UTC on that day, requests signed with the old one are refused. Empty: it works until you remove it."
+                    </p>
+                </Confirmation>
+            }
+            .into_any()
+        };
+        view! {
+            <Heading tab text="Rotate API secret" />
+            {body}
+        }
+        .into_any()
+    })
+}
+
+/// `/environments/{id}/api-secrets/{secret}/expiry`: a new expiry date, or none.
+#[component]
+pub fn ExpiryPage() -> impl IntoView {
+    let error = use_context::<ActionFeedback>().map(|f| f.error);
+    loaded(tab_and_secret(), move |(tab, secret)| {
+        let error = error.clone();
+        // The current date, as the field spells it (`YYYY-MM-DD`).
+        let day = secret
+            .expires_at
+            .as_ref()
+            .map(|at| at.iso.chars().take(10).collect::<String>())
+            .unwrap_or_default();
+        let body = if secret.webhook_signer {
+            view! { <p class="notice">{SIGNER_CANNOT_EXPIRE}</p> }.into_any()
+        } else {
+            view! {
+                <Confirmation
+                    tab=tab.clone()
+                    secret_id=secret.id
+                    action=Action::ExpireSecret
+                    page="expiry"
+                    error=error.clone()
+                >
+                    <p>
+                        "When should the API secret " <Named secret=secret.clone() />
+                        " expire? Leave the date empty for never."
+                    </p>
+                    <label for="expiry-date">"Expires on"</label>
+                    <input
+                        id="expiry-date"
+                        name="expires_on"
+                        type="date"
+                        value=day
+                        aria-describedby="expiry-hint confirm-error"
+                        aria-invalid=error.is_some().then_some("true")
+                    />
+                    <p id="expiry-hint" class="hint">{EXPIRY_HINT}</p>
+                </Confirmation>
+            }
+            .into_any()
+        };
+        view! {
+            <Heading tab text="Expiry" />
             {body}
         }
         .into_any()

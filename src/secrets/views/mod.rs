@@ -16,7 +16,9 @@ mod signature_check;
 mod table;
 mod usage;
 
-pub use confirm::{NewSecretPage, RemoveSecretPage, UseWithWebhooksPage};
+pub use confirm::{
+    ExpiryPage, NewSecretPage, RemoveSecretPage, RotateSecretPage, UseWithWebhooksPage,
+};
 use failures::FailedRequestsSection;
 use modals::ModalDialog;
 use table::SecretsTable;
@@ -24,7 +26,7 @@ pub use usage::SecretUsagePage;
 
 use super::{
     CreatedSecret, LIMIT_REACHED, MAX_SECRETS, SecretSummary, SecretsTab, create_api_secret,
-    failures::failed_api_requests, list_api_secrets, parse_label,
+    failures::failed_api_requests, list_api_secrets, notice::Done, parse_label,
 };
 use crate::{
     accounts::{
@@ -238,7 +240,7 @@ fn CreateForm(feedback: CreateFeedback) -> impl IntoView {
                     label.set(String::new());
                     expires_on.set(String::new());
                     state.secrets.set(created.secrets.clone());
-                    let message = format!("API secret {} created.", created.secret.masked);
+                    let message = Done::Created.message(&created.secret.masked);
                     state.open(Modal::Created(created), CREATE_BUTTON_ID);
                     state.status.set(message);
                 }

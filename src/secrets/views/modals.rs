@@ -10,8 +10,8 @@ use super::{
 use crate::{
     accounts::step_up::{PasswordPrompt, StepUp},
     secrets::{
-        CreatedSecret, SecretSummary, removal_phrase, remove_api_secret, rotate_api_secret,
-        set_expiry, use_with_webhooks,
+        CreatedSecret, SecretSummary, notice::Done, removal_phrase, remove_api_secret,
+        rotate_api_secret, set_expiry, use_with_webhooks,
     },
     ui::copy::{copy_on_click, copy_outcome},
 };
@@ -133,7 +133,7 @@ fn ConfirmWebhookSigner(secret: SecretSummary) -> impl IntoView {
             match switched {
                 Ok(secrets) => {
                     state.secrets.set(secrets);
-                    state.done(format!("API secret {masked} is now used with webhooks."));
+                    state.done(Done::Signer.message(&masked));
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -272,11 +272,12 @@ fn SetExpiry(secret: SecretSummary) -> impl IntoView {
             match saved {
                 Ok(secrets) => {
                     state.secrets.set(secrets);
-                    state.done(if never {
-                        format!("API secret {masked} does not expire.")
+                    let done = if never {
+                        Done::NeverExpires
                     } else {
-                        format!("API secret {masked} has a new expiry date.")
-                    });
+                        Done::Expires
+                    };
+                    state.done(done.message(&masked));
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -344,7 +345,7 @@ fn ConfirmRemove(secret: SecretSummary) -> impl IntoView {
                 match removed {
                     Ok(secrets) => {
                         state.secrets.set(secrets);
-                        state.done(format!("API secret {masked} removed."));
+                        state.done(Done::Removed.message(&masked));
                     }
                     Err(e) => error.set(Some(e.to_string())),
                 }

@@ -157,35 +157,41 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                     .then(|| {
                         let reason_id = rotate_reason_id.clone();
                         view! {
-                            <button
-                                id=rotate_id.clone()
-                                type="button"
-                                class="secondary"
-                                disabled=cannot_rotate
-                                aria-describedby=move || cannot_rotate().then(|| reason_id.clone())
-                                on:click=move |_| {
-                                    state.open(Modal::Rotate(for_rotate.clone()), &rotate_id)
-                                }
-                            >
-                                "Rotate"
-                            </button>
+                            <form class="row-action" method="get" action=format!("{page}/rotate")>
+                                <button
+                                    id=rotate_id.clone()
+                                    type="submit"
+                                    class="secondary"
+                                    disabled=cannot_rotate
+                                    aria-describedby=move || cannot_rotate().then(|| reason_id.clone())
+                                    on:click=move |ev| {
+                                        ev.prevent_default();
+                                        state.open(Modal::Rotate(for_rotate.clone()), &rotate_id)
+                                    }
+                                >
+                                    "Rotate"
+                                </button>
+                            </form>
                         }
                     })}
                 {(!signer)
                     .then(|| {
                         view! {
-                            <button
-                                id=expiry_id.clone()
-                                type="button"
-                                class="secondary"
-                                disabled=!may_expire
-                                aria-describedby=(!may_expire).then(|| expiry_reason_id.clone())
-                                on:click=move |_| {
-                                    state.open(Modal::Expiry(for_expiry.clone()), &expiry_id)
-                                }
-                            >
-                                "Expiry"
-                            </button>
+                            <form class="row-action" method="get" action=format!("{page}/expiry")>
+                                <button
+                                    id=expiry_id.clone()
+                                    type="submit"
+                                    class="secondary"
+                                    disabled=!may_expire
+                                    aria-describedby=(!may_expire).then(|| expiry_reason_id.clone())
+                                    on:click=move |ev| {
+                                        ev.prevent_default();
+                                        state.open(Modal::Expiry(for_expiry.clone()), &expiry_id)
+                                    }
+                                >
+                                    "Expiry"
+                                </button>
+                            </form>
                         }
                     })}
                 <form class="row-action" method="get" action=format!("{page}/remove")>
