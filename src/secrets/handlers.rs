@@ -6,7 +6,7 @@
 use axum::{
     Form,
     extract::{Path, State},
-    http::{Extensions, HeaderValue, StatusCode, header},
+    http::{Extensions, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Redirect, Response},
 };
 use leptos::prelude::provide_context;
@@ -70,7 +70,10 @@ pub async fn create(
     )
     .await;
     match created {
-        Ok(created) => to_reveal(&state, environment_id, &created.secret),
+        Ok(created) => {
+            let secret = created.secret;
+            to_reveal(&state, environment_id, secret.id, &secret.masked)
+        }
         Err(error) => {
             refused_create(&state, extensions, environment_id, label, expires_on, error).await
         }
@@ -114,81 +117,27 @@ pub struct ConfirmForm {
     password: String,
 }
 
-/// `POST /environments/{id}/api-secrets/{secret}/use-with-webhooks`: the confirmation page's
-/// "Confirm".
-pub async fn use_with_webhooks(
+/// `POST /environments/{id}/api-secrets/{secret}/{use-with-webhooks,remove,rotate,expiry}`: a
+/// confirmation page's "Confirm" (with Remove's phrase, Rotate's or Expiry's date), posted to
+/// the page's own path.
+pub async fn confirm(
     State(state): State<AppState>,
     extensions: Extensions,
     SignedIn(member): SignedIn,
     origin: Origin,
+    uri: Uri,
     Path((environment_id, secret_id)): Path<(Uuid, Uuid)>,
     Form(form): Form<ConfirmForm>,
 ) -> Response {
-    let confirmation = Confirmation {
-        state,
-        extensions,
-        environment_id,
-        secret_id,
-        confirms: Confirms::UseWithWebhooks,
+    let Some(confirms) = Confirms::of_path(uri.path()) else {
+        return StatusCode::NOT_FOUND.into_response();
     };
-    confirmation.run(member, origin, form).await
-}
-
-/// `POST /environments/{id}/api-secrets/{secret}/remove`: the confirmation page's "Confirm",
-/// with the typed phrase.
-pub async fn remove(
-    State(state): State<AppState>,
-    extensions: Extensions,
-    SignedIn(member): SignedIn,
-    origin: Origin,
-    Path((environment_id, secret_id)): Path<(Uuid, Uuid)>,
-    Form(form): Form<ConfirmForm>,
-) -> Response {
     let confirmation = Confirmation {
         state,
         extensions,
         environment_id,
         secret_id,
-        confirms: Confirms::Remove,
-    };
-    confirmation.run(member, origin, form).await
-}
-
-/// `POST /environments/{id}/api-secrets/{secret}/rotate`: the confirmation page's "Confirm",
-/// with the old secret's optional retirement date; then the new value, once.
-pub async fn rotate(
-    State(state): State<AppState>,
-    extensions: Extensions,
-    SignedIn(member): SignedIn,
-    origin: Origin,
-    Path((environment_id, secret_id)): Path<(Uuid, Uuid)>,
-    Form(form): Form<ConfirmForm>,
-) -> Response {
-    let confirmation = Confirmation {
-        state,
-        extensions,
-        environment_id,
-        secret_id,
-        confirms: Confirms::Rotate,
-    };
-    confirmation.run(member, origin, form).await
-}
-
-/// `POST /environments/{id}/api-secrets/{secret}/expiry`: the page's "Confirm", with the date.
-pub async fn expiry(
-    State(state): State<AppState>,
-    extensions: Extensions,
-    SignedIn(member): SignedIn,
-    origin: Origin,
-    Path((environment_id, secret_id)): Path<(Uuid, Uuid)>,
-    Form(form): Form<ConfirmForm>,
-) -> Response {
-    let confirmation = Confirmation {
-        state,
-        extensions,
-        environment_id,
-        secret_id,
-        confirms: Confirms::Expiry,
+        confirms,
     };
     confirmation.run(member, origin, form).await
 }
@@ -203,6 +152,19 @@ enum Confirms {
 }
 
 impl Confirms {
+    const ALL: [Confirms; 4] = [
+        Confirms::UseWithWebhooks,
+        Confirms::Remove,
+        Confirms::Rotate,
+        Confirms::Expiry,
+    ];
+
+    /// What the page at `path` confirms (its last segment).
+    fn of_path(path: &str) -> Option<Confirms> {
+        let last = path.rsplit('/').next()?;
+        Confirms::ALL.into_iter().find(|c| c.page() == last)
+    }
+
     /// The page's last path segment.
     fn page(self) -> &'static str {
         match self {
@@ -219,7 +181,7 @@ enum Answer {
     /// The tab, saying what was done to the secret (by its masked form, when known).
     Tab(Done, Option<String>),
     /// The new secret's page, which shows its value once.
-    Reveal(super::SecretSummary),
+    Reveal(Uuid, String),
 }
 
 /// A confirmation page's post.
@@ -285,7 +247,7 @@ impl Confirmation {
                     reveal,
                 )
                 .await
-                .map(|created| Answer::Reveal(created.secret))
+                .map(|created| Answer::Reveal(created.secret.id, created.secret.masked))
             }
         };
         match outcome {
@@ -300,7 +262,7 @@ impl Confirmation {
                     None => Redirect::to(&tab).into_response(),
                 }
             }
-            Ok(Answer::Reveal(secret)) => to_reveal(state, environment_id, &secret),
+            Ok(Answer::Reveal(id, masked)) => to_reveal(state, environment_id, id, &masked),
             Err(error) => self.refused(error).await,
         }
     }
@@ -327,14 +289,11 @@ impl Confirmation {
     }
 }
 
-/// 303 to the page that shows `secret`'s value once; the tab will say it was created.
-fn to_reveal(state: &AppState, environment_id: Uuid, secret: &super::SecretSummary) -> Response {
-    let to = format!(
-        "/environments/{environment_id}/api-secrets/{}/new",
-        secret.id
-    );
+/// 303 to the page that shows the new secret's value once; the tab will say it was created.
+fn to_reveal(state: &AppState, environment_id: Uuid, secret_id: Uuid, masked: &str) -> Response {
+    let to = format!("/environments/{environment_id}/api-secrets/{secret_id}/new");
     let done = Done::Created;
-    let cookie = notice::set(done, &secret.masked, environment_id, state.secure_cookies);
+    let cookie = notice::set(done, masked, environment_id, state.secure_cookies);
     redirect(&to, cookie)
 }
 

@@ -110,19 +110,19 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/environments/{id}/api-secrets/{secret}/use-with-webhooks",
-            post(secrets::handlers::use_with_webhooks),
+            post(secrets::handlers::confirm),
         )
         .route(
             "/environments/{id}/api-secrets/{secret}/remove",
-            post(secrets::handlers::remove),
+            post(secrets::handlers::confirm),
         )
         .route(
             "/environments/{id}/api-secrets/{secret}/rotate",
-            post(secrets::handlers::rotate),
+            post(secrets::handlers::confirm),
         )
         .route(
             "/environments/{id}/api-secrets/{secret}/expiry",
-            post(secrets::handlers::expiry),
+            post(secrets::handlers::confirm),
         )
         .route("/audit-log.csv", get(audit_log::csv::export))
         .route("/invitations/accept", get(members::handlers::open))

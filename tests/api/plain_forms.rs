@@ -240,10 +240,17 @@ async fn rotate_and_expiry_work_as_plain_forms_too(pool: PgPool) {
         .post_form(&format!("{page}/expiry"), &[("expires_on", "2020-01-01")])
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.body.contains("aria-invalid=\"true\""), "{}", refused.body);
+    assert!(
+        refused.body.contains("aria-invalid=\"true\""),
+        "{}",
+        refused.body
+    );
     let day = (chrono::Utc::now() + chrono::TimeDelta::days(30)).format("%Y-%m-%d");
     let set = client
-        .post_form(&format!("{page}/expiry"), &[("expires_on", &day.to_string())])
+        .post_form(
+            &format!("{page}/expiry"),
+            &[("expires_on", &day.to_string())],
+        )
         .await;
     assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.body);
     assert!(notice_cookie(&set).starts_with("api_secrets_done=expires."));
@@ -258,12 +265,18 @@ async fn rotate_and_expiry_work_as_plain_forms_too(pool: PgPool) {
     let secrets = list(&mut client, env).await;
     assert_eq!(secrets.len(), 3);
     let new = &secrets[2];
-    assert_eq!(secrets[1].rotation.as_ref().map(|r| r.replaced_by), Some(new.id));
+    assert_eq!(
+        secrets[1].rotation.as_ref().map(|r| r.replaced_by),
+        Some(new.id)
+    );
     assert_eq!(rotated.location(), format!("{}/{}/new", tab(env), new.id));
     let shown = client.get(rotated.location()).await;
     let value = shown_value(&shown.body).expect("the new value, once");
     assert_eq!(token::mask(&value), new.masked);
-    assert_eq!(shown_value(&client.get(rotated.location()).await.body), None);
+    assert_eq!(
+        shown_value(&client.get(rotated.location()).await.body),
+        None
+    );
 
     // Rotating it again: refused on its page, nothing created.
     let again = client

@@ -7,7 +7,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use super::{ActionFeedback, CopyButton, EXPIRY_HINT, modals::ShownOnceWarning};
+use super::{
+    ActionFeedback, CopyButton, EXPIRY_HINT,
+    modals::{RetireHint, RotateQuestion, ShownOnceWarning},
+};
 use crate::{
     accounts::{
         roles::Action,
@@ -217,14 +220,7 @@ pub fn RotateSecretPage() -> impl IntoView {
                     page="rotate"
                     error=error.clone()
                 >
-                    <p>
-                        "Create a new API secret to replace " <Named secret=secret.clone() /> "? "
-                        {secret
-                            .webhook_signer
-                            .then_some("The new one signs your webhooks from now on. ")}
-                        "The old one keeps working until you remove it: move your callers to the new one, "
-                        "and this tab shows when nothing has used the old one for 24 hours."
-                    </p>
+                    <RotateQuestion secret=secret.clone() />
                     <label for="retire-date">"Retire the old one on (optional)"</label>
                     <input
                         id="retire-date"
@@ -232,9 +228,7 @@ pub fn RotateSecretPage() -> impl IntoView {
                         type="date"
                         aria-describedby="retire-hint confirm-error"
                     />
-                    <p id="retire-hint" class="hint">
-                        "From 00:00 UTC on that day, requests signed with the old one are refused. Empty: it works until you remove it."
-                    </p>
+                    <RetireHint />
                 </Confirmation>
             }
             .into_any()

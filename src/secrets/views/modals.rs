@@ -206,15 +206,7 @@ fn ConfirmRotate(secret: SecretSummary) -> impl IntoView {
     view! {
         <h2 id="modal-title">"Rotate API secret"</h2>
         <form on:submit=submit>
-            <p>
-                "Create a new API secret to replace " <code class="masked">{secret.masked.clone()}</code>
-                {(!secret.label.is_empty()).then(|| format!(" ({})", secret.label))} "? "
-                {secret
-                    .webhook_signer
-                    .then_some("The new one signs your webhooks from now on. ")}
-                "The old one keeps working until you remove it: move your callers to the new one, "
-                "and this tab shows when nothing has used the old one for 24 hours."
-            </p>
+            <RotateQuestion secret=secret.clone() />
             <label for="retire-date">"Retire the old one on (optional)"</label>
             <input
                 id="retire-date"
@@ -223,9 +215,7 @@ fn ConfirmRotate(secret: SecretSummary) -> impl IntoView {
                 prop:value=move || retire_on.get()
                 on:input=move |ev| retire_on.set(event_target_value(&ev))
             />
-            <p id="retire-hint" class="hint">
-                "From 00:00 UTC on that day, requests signed with the old one are refused. Empty: it works until you remove it."
-            </p>
+            <RetireHint />
             <PasswordPrompt step_up id="rotate-password" autofocus=true />
             <p id="rotate-error" class="error" role="alert">{move || error.get()}</p>
             <div class="modal-actions">
@@ -237,6 +227,30 @@ fn ConfirmRotate(secret: SecretSummary) -> impl IntoView {
                 </button>
             </div>
         </form>
+    }
+}
+
+/// What "Rotate" does, asked of the person (this modal, or its page without the WASM).
+#[component]
+pub(super) fn RotateQuestion(secret: SecretSummary) -> impl IntoView {
+    view! {
+        <p>
+            "Create a new API secret to replace " <code class="masked">{secret.masked.clone()}</code>
+            {(!secret.label.is_empty()).then(|| format!(" ({})", secret.label))} "? "
+            {secret.webhook_signer.then_some("The new one signs your webhooks from now on. ")}
+            "The old one keeps working until you remove it: move your callers to the new one, "
+            "and this tab shows when nothing has used the old one for 24 hours."
+        </p>
+    }
+}
+
+/// Under the date that retires the old secret.
+#[component]
+pub(super) fn RetireHint() -> impl IntoView {
+    view! {
+        <p id="retire-hint" class="hint">
+            "From 00:00 UTC on that day, requests signed with the old one are refused. Empty: it works until you remove it."
+        </p>
     }
 }
 
