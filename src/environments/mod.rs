@@ -14,7 +14,6 @@ use uuid::Uuid;
 use crate::{
     accounts::{
         self,
-        db::Member,
         roles::Action,
         session::{current_member, require, require_member},
     },
@@ -93,24 +92,6 @@ pub async fn get_shell() -> Result<Option<Shell>, AppError> {
         state.signed_in.attach(id, shell.clone(), generation);
     }
     Ok(Some(shell))
-}
-
-/// Environment `id` if it is one of the signed-in member's organization's: from the shell kept
-/// with them, else from the database. A feature's data for it may then be read by id alone.
-#[cfg(feature = "ssr")]
-pub async fn of_member(member: &Member, id: Uuid) -> Result<Environment, AppError> {
-    let state = app_state()?;
-    let kept = accounts::session::current_session_id()
-        .and_then(|session| state.signed_in.attached::<Shell>(session))
-        .filter(|shell| shell.account.organization_id == member.organization_id);
-    match kept {
-        Some(shell) => shell
-            .environments
-            .into_iter()
-            .find(|environment| environment.id == id)
-            .ok_or_else(|| fail(AppError::NotFound)),
-        None => found(db::get(&state.pool, member.organization_id, id).await),
-    }
 }
 
 /// One environment of the signed-in customer's organization.

@@ -3,12 +3,12 @@
 //! of 3, the single webhook signer and the removal rules cannot be raced. The schema enforces
 //! the same invariants on its own (see the migration).
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Postgres, Transaction, types::Json};
 use uuid::Uuid;
 
 use super::{
-    CreatedSecret, MAX_SECRETS, RevealedSecret, Rotation, SecretSummary, SecretsTab,
-    removal_phrase, token,
+    CreatedSecret, MAX_SECRETS, RevealedSecret, Rotation, SecretSummary, SecretsPage, SecretsTab,
+    failures, removal_phrase, token,
 };
 use crate::{
     accounts::db::Member,
@@ -54,7 +54,8 @@ pub enum ActionError {
     Random(#[from] rand::rand_core::OsError),
 }
 
-#[derive(Debug)]
+/// A secret as `api_secret_summaries` has it (also read as JSON: see [`read`]).
+#[derive(Debug, serde::Deserialize)]
 struct Row {
     id: Uuid,
     masked: String,
@@ -107,52 +108,81 @@ fn summaries(rows: Vec<Row>) -> Vec<SecretSummary> {
         .collect()
 }
 
-/// The environment and its secrets (oldest first), or `None` if the organization has no such
+/// The tab of environment `environment_id`, or `None` if the member's organization has no such
 /// environment.
 pub async fn tab(
     pool: &PgPool,
     member: &Member,
     environment_id: Uuid,
 ) -> Result<Option<SecretsTab>, sqlx::Error> {
-    // Two round trips, no transaction: a page is a moment's view (actions lock and re-check).
-    let environment = sqlx::query!(
-        r#"SELECT id, name, now() AS "now!: chrono::DateTime<chrono::Utc>"
-             FROM environments WHERE id = $1 AND organization_id = $2"#,
+    Ok(read(pool, member, environment_id, 0)
+        .await?
+        .map(|(tab, _)| tab))
+}
+
+/// The API secrets page of environment `environment_id` (its tab and its latest failed
+/// requests), or `None` if the member's organization has no such environment.
+pub async fn page(
+    pool: &PgPool,
+    member: &Member,
+    environment_id: Uuid,
+) -> Result<Option<SecretsPage>, sqlx::Error> {
+    let Some((tab, refused)) = read(
+        pool,
+        member,
         environment_id,
-        member.organization_id
+        crate::platform::failures::KEPT,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let now = chrono::DateTime::from_timestamp_millis(tab.now_ms).unwrap_or_default();
+    let failed = failures::db::requests(refused, now);
+    Ok(Some(SecretsPage { tab, failed }))
+}
+
+/// The environment (checked to be the member's organization's), its secrets (oldest first) and
+/// at most `failed_requests` of its latest failed requests (newest first), in one statement: a
+/// page view's one round trip. No transaction: a page is a moment's view (actions lock and
+/// re-check).
+async fn read(
+    pool: &PgPool,
+    member: &Member,
+    environment_id: Uuid,
+    failed_requests: i64,
+) -> Result<Option<(SecretsTab, Vec<failures::db::Refused>)>, sqlx::Error> {
+    let read = sqlx::query!(
+        r#"SELECT e.id, e.name, now() AS "now!: chrono::DateTime<chrono::Utc>",
+                  COALESCE((SELECT json_agg(s ORDER BY s.created_at, s.id)
+                              FROM api_secret_summaries s WHERE s.environment_id = e.id), '[]')
+                    AS "secrets!: Json<Vec<Row>>",
+                  COALESCE((SELECT json_agg(f ORDER BY f.id DESC)
+                              FROM (SELECT id, at, method, path, host(address) AS address,
+                                           user_agent, reason, skew_ms
+                                      FROM api_request_failures WHERE environment_id = e.id
+                                     ORDER BY id DESC LIMIT $3) f), '[]')
+                    AS "failed!: Json<Vec<failures::db::Refused>>"
+             FROM environments e WHERE e.id = $1 AND e.organization_id = $2"#,
+        environment_id,
+        member.organization_id,
+        failed_requests,
     )
     .fetch_optional(pool)
     .await?;
-    let Some(environment) = environment else {
-        return Ok(None);
-    };
-    let secrets = list(pool, environment_id).await?;
-    Ok(Some(SecretsTab {
-        environment: Environment {
-            id: environment.id,
-            name: environment.name,
-        },
-        secrets,
-        role: member.role,
-        confirmed: member.confirmed,
-        now_ms: environment.now.timestamp_millis(),
+    Ok(read.map(|read| {
+        let tab = SecretsTab {
+            environment: Environment {
+                id: read.id,
+                name: read.name,
+            },
+            secrets: summaries(read.secrets.0),
+            role: member.role,
+            confirmed: member.confirmed,
+            now_ms: read.now.timestamp_millis(),
+        };
+        (tab, read.failed.0)
     }))
-}
-
-/// The tab of `environment`, which the caller found among the member's organization's.
-pub async fn tab_of(
-    pool: &PgPool,
-    member: &Member,
-    environment: Environment,
-) -> Result<SecretsTab, sqlx::Error> {
-    let secrets = list(pool, environment.id).await?;
-    Ok(SecretsTab {
-        environment,
-        secrets,
-        role: member.role,
-        confirmed: member.confirmed,
-        now_ms: crate::platform::now_ms(),
-    })
 }
 
 /// The environment's secrets, oldest first.
@@ -160,40 +190,22 @@ async fn list(
     db: impl sqlx::PgExecutor<'_>,
     environment_id: Uuid,
 ) -> Result<Vec<SecretSummary>, sqlx::Error> {
+    // The view's columns are all nullable to sqlx; none is (see the migration).
     let rows = sqlx::query_as!(
         Row,
-        r#"SELECT s.id, s.masked, s.label,
-                  s.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
-                  s.last_used_at AS "last_used_at: chrono::DateTime<chrono::Utc>",
-                  (e.webhook_signer_id IS NOT DISTINCT FROM s.id) AS "webhook_signer!",
-                  s.expires_at AS "expires_at: chrono::DateTime<chrono::Utc>",
-                  ARRAY(SELECT COALESCE(sum(u.requests), 0)::int8
-                          FROM generate_series($2 - 1, 0, -1) AS d(ago)
-                          LEFT JOIN api_secret_usage u
-                            ON u.secret_id = s.id
-                           AND u.hour >= date_trunc('day', now(), 'UTC') - make_interval(days => d.ago)
-                           AND u.hour < date_trunc('day', now(), 'UTC') - make_interval(days => d.ago - 1)
-                         GROUP BY d.ago ORDER BY d.ago DESC) AS "daily_requests!",
-                  (SELECT COALESCE(sum(u.requests), 0)::int8 FROM api_secret_usage u
-                    WHERE u.secret_id = s.id
-                      AND u.hour >= date_trunc('hour', now()) - interval '1 hour')
-                    AS "requests_past_hour!",
-                  (SELECT COALESCE(sum(u.requests), 0)::int8 FROM api_secret_usage u
-                    WHERE u.secret_id = s.id
-                      AND u.hour >= date_trunc('hour', now() - interval '1 day'))
-                    AS "requests_past_day!",
-                  s.rotated_at AS "rotated_at: chrono::DateTime<chrono::Utc>",
-                  s.replaced_by,
-                  -- Nor still co-signing webhooks as the previous signer (for a day).
-                  ((s.last_used_at IS NULL OR s.last_used_at < now() - interval '1 day')
-                   AND NOT (e.previous_webhook_signer_id IS NOT DISTINCT FROM s.id
-                            AND e.webhook_signer_changed_at > now() - interval '1 day'))
-                    AS "idle_for_a_day!"
-             FROM api_secrets s JOIN environments e ON e.id = s.environment_id
-            WHERE s.environment_id = $1
-            ORDER BY s.created_at, s.id"#,
+        r#"SELECT id AS "id!", masked AS "masked!", label AS "label!",
+                  created_at AS "created_at!: chrono::DateTime<chrono::Utc>",
+                  last_used_at AS "last_used_at: chrono::DateTime<chrono::Utc>",
+                  webhook_signer AS "webhook_signer!",
+                  expires_at AS "expires_at: chrono::DateTime<chrono::Utc>",
+                  daily_requests AS "daily_requests!",
+                  requests_past_hour AS "requests_past_hour!",
+                  requests_past_day AS "requests_past_day!",
+                  rotated_at AS "rotated_at: chrono::DateTime<chrono::Utc>",
+                  replaced_by, idle_for_a_day AS "idle_for_a_day!"
+             FROM api_secret_summaries WHERE environment_id = $1
+            ORDER BY created_at, id"#,
         environment_id,
-        super::usage::DAYS as i32,
     )
     .fetch_all(db)
     .await?;

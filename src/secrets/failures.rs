@@ -1,13 +1,9 @@
 //! "Failed requests": an environment's latest refused signed requests (recorded by
 //! `platform::failures`), with the reason in words, for the tab and the REST API.
 
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-#[cfg(feature = "ssr")]
-use crate::{accounts::session::require_member, platform::state::app_state};
-use crate::{error::AppError, ui::time::Moment};
+use crate::ui::time::Moment;
 
 /// One refused request, as the customer sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,14 +27,6 @@ pub struct FailedRequests {
     pub now: Moment,
 }
 
-#[server(prefix = "/rpc", endpoint = "failed_api_requests")]
-pub async fn failed_api_requests(environment_id: Uuid) -> Result<FailedRequests, AppError> {
-    let member = require_member()?;
-    crate::environments::of_member(&member, environment_id).await?;
-    let state = app_state()?;
-    Ok(db::latest(&state.pool, environment_id).await?)
-}
-
 #[cfg(feature = "ssr")]
 pub mod db {
     use sqlx::PgPool;
@@ -47,13 +35,26 @@ pub mod db {
     use super::{FailedRequest, FailedRequests};
     use crate::platform::{failures::KEPT, refusal::Refusal};
 
+    /// A refused request as recorded (also read as JSON: see `secrets::db::page`).
+    #[derive(Debug, sqlx::FromRow, serde::Deserialize)]
+    pub struct Refused {
+        at: chrono::DateTime<chrono::Utc>,
+        method: String,
+        path: String,
+        address: Option<String>,
+        user_agent: String,
+        reason: String,
+        skew_ms: Option<i64>,
+    }
+
     /// The environment's latest refusals (at most [`KEPT`]), newest first. The caller checked
     /// that the environment is the reader's.
     pub async fn latest(
         pool: &PgPool,
         environment_id: Uuid,
     ) -> Result<FailedRequests, sqlx::Error> {
-        let rows = sqlx::query!(
+        let refused = sqlx::query_as!(
+            Refused,
             r#"SELECT at AS "at: chrono::DateTime<chrono::Utc>", method, path,
                       host(address) AS address, user_agent, reason, skew_ms
                  FROM api_request_failures WHERE environment_id = $1
@@ -63,8 +64,12 @@ pub mod db {
         )
         .fetch_all(pool)
         .await?;
-        let now = chrono::Utc::now();
-        let requests = rows
+        Ok(requests(refused, chrono::Utc::now()))
+    }
+
+    /// The refusals as the customer sees them, at `now` (the server's clock).
+    pub fn requests(refused: Vec<Refused>, now: chrono::DateTime<chrono::Utc>) -> FailedRequests {
+        let requests = refused
             .into_iter()
             .map(|row| FailedRequest {
                 explanation: explain(&row.reason, row.skew_ms, row.at),
@@ -76,10 +81,10 @@ pub mod db {
                 reason: row.reason,
             })
             .collect();
-        Ok(FailedRequests {
+        FailedRequests {
             requests,
             now: now.into(),
-        })
+        }
     }
 
     /// The refusal's message; for a timestamp outside the window, by how much, against our clock

@@ -27,7 +27,7 @@ use crate::{accounts::roles::Role, environments::Environment, error::AppError, u
 use crate::{
     accounts::session::require_member,
     audit::Origin,
-    error::{fail, internal_error},
+    error::{fail, found, internal_error},
     platform::state::app_state,
 };
 
@@ -145,6 +145,14 @@ pub struct SecretsTab {
     pub now_ms: i64,
 }
 
+/// The API secrets page's data: the tab (which its island enhances) and the environment's
+/// failed requests (rendered on the server only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretsPage {
+    pub tab: SecretsTab,
+    pub failed: failures::FailedRequests,
+}
+
 /// The answer to "Create a new API secret": the only response that ever carries the value.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedSecret {
@@ -185,9 +193,16 @@ impl std::fmt::Debug for RevealedSecret {
 #[server(prefix = "/rpc", endpoint = "list_api_secrets")]
 pub async fn list_api_secrets(environment_id: Uuid) -> Result<SecretsTab, AppError> {
     let member = require_member()?;
-    let environment = crate::environments::of_member(&member, environment_id).await?;
     let state = app_state()?;
-    Ok(db::tab_of(&state.pool, &member, environment).await?)
+    found(db::tab(&state.pool, &member, environment_id).await)
+}
+
+/// The API secrets page's data, in one query.
+#[server(prefix = "/rpc", endpoint = "api_secrets_page")]
+pub async fn api_secrets_page(environment_id: Uuid) -> Result<SecretsPage, AppError> {
+    let member = require_member()?;
+    let state = app_state()?;
+    found(db::page(&state.pool, &member, environment_id).await)
 }
 
 #[server(prefix = "/rpc", endpoint = "create_api_secret")]

@@ -106,13 +106,13 @@ async fn each_refusal_is_shown_with_its_reason_and_nothing_of_the_request_s_data
     let (mut bob, _) = TestApp::new(pool.clone()).customer("bob@example.com").await;
     let theirs = bob
         .post_form(
-            "/rpc/failed_api_requests",
+            "/rpc/api_secrets_page",
             &[("environment_id", &env.to_string())],
         )
         .await;
     let random = bob
         .post_form(
-            "/rpc/failed_api_requests",
+            "/rpc/api_secrets_page",
             &[("environment_id", &Uuid::new_v4().to_string())],
         )
         .await;

@@ -145,6 +145,10 @@ async fn callers_beyond_the_cap_are_other_and_hostile_agents_are_shown_as_text(p
         tab.body
     );
     assert!(tab.body.contains(&format!("href=\"{page}\"")));
+    // The view that counts them has as many days as the portal shows, today last.
+    let daily = &crate::helpers::list(&mut client, env).await[0].daily_requests;
+    assert_eq!(daily.len(), portal::secrets::usage::DAYS);
+    assert_eq!(daily.last(), Some(&150));
 
     // Another organization's members, and made-up ids, find nothing.
     let (mut bob, bob_env) = TestApp::new(pool.clone()).customer("bob@example.com").await;

@@ -25,8 +25,8 @@ use table::SecretsTable;
 pub use usage::SecretUsagePage;
 
 use super::{
-    CreatedSecret, LIMIT_REACHED, MAX_SECRETS, SecretSummary, SecretsTab, create_api_secret,
-    failures::failed_api_requests, list_api_secrets, notice::Done, parse_label,
+    CreatedSecret, LIMIT_REACHED, MAX_SECRETS, SecretSummary, SecretsPage, SecretsTab,
+    api_secrets_page, create_api_secret, notice::Done, parse_label,
 };
 use crate::{
     accounts::{
@@ -60,11 +60,10 @@ pub struct ActionFeedback {
 
 #[component]
 pub fn ApiSecretsPage() -> impl IntoView {
-    let tab = environment_tab(list_api_secrets);
-    let failed = environment_tab(failed_api_requests);
+    let page = environment_tab(api_secrets_page);
     let create = use_context::<CreateFeedback>().unwrap_or_default();
     let notice = take_notice();
-    loaded(tab, move |tab: SecretsTab| {
+    loaded(page, move |SecretsPage { tab, failed }| {
         let (create, notice) = (create.clone(), notice.clone());
         view! {
             <PageTitle text=format!("API secrets · {} · Customer Portal", tab.environment.name) />
@@ -76,7 +75,7 @@ pub fn ApiSecretsPage() -> impl IntoView {
             </p>
             <EnvironmentId id=tab.environment.id.to_string() />
             <SecretsTabView tab create notice />
-            {loaded(failed, |requests| view! { <FailedRequestsSection requests /> }.into_any())}
+            <FailedRequestsSection requests=failed />
         }
         .into_any()
     })
@@ -309,7 +308,7 @@ fn keep_fresh(state: TabState) {
                 return;
             }
             leptos::task::spawn_local(async move {
-                if let Ok(tab) = list_api_secrets(state.environment_id).await
+                if let Ok(tab) = crate::secrets::list_api_secrets(state.environment_id).await
                     && state.modal.with_untracked(Option::is_none)
                 {
                     state.secrets.set(tab.secrets);
