@@ -121,7 +121,10 @@ pub async fn rename_environment(id: Uuid, name: String) -> Result<Environment, A
     let member = require(Action::ManageEnvironments)?;
     let name = parse_name(&name).map_err(|m| fail(AppError::Invalid(m.into())))?;
     let state = app_state()?;
-    found(db::rename(&state.pool, member.organization_id, id, &name).await)
+    let renamed = found(db::rename(&state.pool, member.organization_id, id, &name).await)?;
+    // Its pages say its name: this instance forgets them at once, the others at commit.
+    state.pages.invalidate(id);
+    Ok(renamed)
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! The ground every server-side feature stands on, and that imports none of them: the app state
 //! and its configuration, the master keys and the signing scheme, the cache of decrypted API
-//! secrets, "last used" marks, the outbox of webhook events, client addresses and the pages'
-//! script policy. (Shared with the browser, and as low: `crate::error` and `crate::ui`.)
+//! secrets, the environments' pages cached for a moment, "last used" marks, the outbox of
+//! webhook events, client addresses and the pages' script policy. (Shared with the browser, and
+//! as low: `crate::error` and `crate::ui`.)
 
 pub mod changes;
 pub mod client;
 pub mod config;
 pub mod crypto;
 pub mod csp;
+pub mod environment_cache;
 pub mod failures;
 pub mod keys;
 pub mod outbox;

@@ -6,7 +6,8 @@ use sqlx::PgPool;
 
 use super::{
     client::TrustedProxies, config::Config, config::WebhookSettings, crypto::Keyring,
-    failures::Failures, keys::KeyCache, signed_in::SignedInCache, usage::Usage,
+    environment_cache::EnvironmentCache, failures::Failures, keys::KeyCache,
+    signed_in::SignedInCache, usage::Usage,
 };
 use crate::error::{AppError, internal_error};
 
@@ -34,6 +35,8 @@ pub struct Shared {
     pub keyring: Arc<Keyring>,
     /// Decrypted API secrets for verifying REST requests, per environment.
     pub keys: Arc<KeyCache>,
+    /// What each environment's page shows, read at most a moment ago.
+    pub pages: Arc<EnvironmentCache>,
     /// Who each session is signed in as (see `accounts::session`).
     pub signed_in: Arc<SignedInCache>,
     /// Uses of API secrets ("Last used", counts, callers) waiting to be written.
@@ -63,6 +66,7 @@ impl AppState {
             secure_cookies: config.secure_cookies,
             keyring: Arc::new(config.keyring),
             keys: Arc::new(KeyCache::new(config.key_cache_ttl)),
+            pages: Arc::default(),
             signed_in: Arc::default(),
             usage: Arc::default(),
             failures: Arc::default(),

@@ -1,16 +1,52 @@
-//! The tab's actions, one implementation each: the server functions (the hydrated tab) and the
-//! plain form posts (before the WASM loads, or without JavaScript) both call these, so the rules
-//! and checks (role, step-up, the limit, the phrase, the signer) are the same whichever way.
+//! The tab's page and actions, one implementation each: the server functions (the hydrated tab)
+//! and the plain form posts (before the WASM loads, or without JavaScript) both call these, so
+//! the rules and checks (role, step-up, the limit, the phrase, the signer) are the same whichever
+//! way, and every change forgets what this instance cached of the environment.
 
 use uuid::Uuid;
 
-use super::{CreatedSecret, ROTATE_LIMIT, SecretSummary, db, parse_expiry, parse_label};
+use super::{
+    CreatedSecret, ROTATE_LIMIT, SecretSummary, SecretsPage, db, parse_expiry, parse_label,
+};
 use crate::{
     accounts::{db::Member, roles::Action, session::allowed},
     audit::Origin,
-    error::{AppError, fail},
+    error::{AppError, fail, found},
     platform::state::AppState,
 };
+
+/// The API secrets page of environment `environment_id` for `member`: read from the database,
+/// or from this instance's cache of it (see [`crate::platform::environment_cache`]).
+pub async fn page(
+    state: &AppState,
+    member: &Member,
+    environment_id: Uuid,
+) -> Result<SecretsPage, AppError> {
+    let organization_id = member.organization_id;
+    if let Some(mut page) = state
+        .pages
+        .get::<SecretsPage>(environment_id, organization_id)
+    {
+        // What the viewer may do is theirs, not the environment's.
+        page.tab.role = member.role;
+        page.tab.confirmed = member.confirmed;
+        return Ok(page);
+    }
+    let generation = state.pages.generation();
+    let page = found(db::page(&state.pool, member, environment_id).await)?;
+    let cached = page.clone();
+    state
+        .pages
+        .put(environment_id, organization_id, cached, generation);
+    Ok(page)
+}
+
+/// This instance changed the environment's secrets: it forgets them at once (other instances
+/// hear of it from Postgres, at commit).
+fn changed(state: &AppState, environment_id: Uuid) {
+    state.keys.invalidate(environment_id);
+    state.pages.invalidate(environment_id);
+}
 
 /// Where the new value goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -42,8 +78,7 @@ pub async fn create(
     };
     let actor = db::Actor { member, origin };
     let created = db::create(&state.pool, &state.keyring, &actor, environment_id, &new).await?;
-    // Other instances hear of it from Postgres (NOTIFY); this one forgets at once.
-    state.keys.invalidate(environment_id);
+    changed(state, environment_id);
     Ok(created)
 }
 
@@ -56,7 +91,9 @@ pub async fn use_with_webhooks(
 ) -> Result<Vec<SecretSummary>, AppError> {
     allowed(&member, Action::SwitchWebhookSigner)?;
     let actor = db::Actor { member, origin };
-    Ok(db::use_with_webhooks(&state.pool, &actor, environment_id, secret_id).await?)
+    let secrets = db::use_with_webhooks(&state.pool, &actor, environment_id, secret_id).await?;
+    changed(state, environment_id);
+    Ok(secrets)
 }
 
 pub async fn remove(
@@ -70,7 +107,7 @@ pub async fn remove(
     allowed(&member, Action::RemoveSecret)?;
     let actor = db::Actor { member, origin };
     let secrets = db::remove(&state.pool, &actor, environment_id, secret_id, phrase).await?;
-    state.keys.invalidate(environment_id);
+    changed(state, environment_id);
     Ok(secrets)
 }
 
@@ -103,7 +140,7 @@ pub async fn rotate(
         db::ActionError::LimitReached => fail(AppError::Conflict(ROTATE_LIMIT.into())),
         e => AppError::from(e),
     })?;
-    state.keys.invalidate(environment_id);
+    changed(state, environment_id);
     Ok(rotated)
 }
 
@@ -122,6 +159,6 @@ pub async fn set_expiry(
     let actor = db::Actor { member, origin };
     let secrets =
         db::set_expiry(&state.pool, &actor, environment_id, secret_id, expires_at).await?;
-    state.keys.invalidate(environment_id);
+    changed(state, environment_id);
     Ok(secrets)
 }

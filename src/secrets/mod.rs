@@ -27,7 +27,7 @@ use crate::{accounts::roles::Role, environments::Environment, error::AppError, u
 use crate::{
     accounts::session::require_member,
     audit::Origin,
-    error::{fail, found, internal_error},
+    error::{fail, internal_error},
     platform::state::app_state,
 };
 
@@ -194,15 +194,15 @@ impl std::fmt::Debug for RevealedSecret {
 pub async fn list_api_secrets(environment_id: Uuid) -> Result<SecretsTab, AppError> {
     let member = require_member()?;
     let state = app_state()?;
-    found(db::tab(&state.pool, &member, environment_id).await)
+    Ok(actions::page(&state, &member, environment_id).await?.tab)
 }
 
-/// The API secrets page's data, in one query.
+/// The API secrets page's data: one query, or none while the instance has it cached.
 #[server(prefix = "/rpc", endpoint = "api_secrets_page")]
 pub async fn api_secrets_page(environment_id: Uuid) -> Result<SecretsPage, AppError> {
     let member = require_member()?;
     let state = app_state()?;
-    found(db::page(&state.pool, &member, environment_id).await)
+    actions::page(&state, &member, environment_id).await
 }
 
 #[server(prefix = "/rpc", endpoint = "create_api_secret")]

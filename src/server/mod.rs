@@ -72,7 +72,11 @@ pub async fn run() -> Result<(), StartupError> {
     tokio::spawn(janitor(state.pool.clone(), janitor_interval));
     tokio::spawn(changes::listen(
         state.pool.clone(),
-        vec![state.keys.clone(), state.signed_in.clone()],
+        vec![
+            state.keys.clone(),
+            state.pages.clone(),
+            state.signed_in.clone(),
+        ],
     ));
     tokio::spawn(flush_counts(state.clone(), usage_flush_interval));
     let worker = Worker::new(&state).map_err(StartupError::HttpClient)?;

@@ -451,3 +451,87 @@ async fn secrets_sealed_under_an_old_master_key_open_after_rotation(pool: PgPool
             .is_err()
     );
 }
+
+/// Each instance caches an environment's page for a moment (under load, a view then costs no
+/// query), drops it as soon as anyone changes what it shows, on whichever instance, and never
+/// shows it to another organization.
+#[sqlx::test]
+async fn the_page_is_cached_until_anyone_changes_what_it_shows(pool: PgPool) {
+    use portal::platform::{changes, environment_cache::EnvironmentCache};
+    use std::time::Duration;
+
+    let mut state = crate::helpers::state(pool.clone());
+    // Long enough that only a change, never the clock, drops an entry during this test.
+    state.make_mut().pages = Arc::new(EnvironmentCache::new(Duration::from_secs(600)));
+    let pages = state.pages.clone();
+    tokio::spawn(changes::listen(pool.clone(), vec![pages.clone()]));
+    crate::helpers::eventually("the instance follows changes", || {
+        let following = pages.is_following();
+        async move { following }
+    })
+    .await;
+    let app = TestApp::from(state);
+    let (mut client, env, secrets) = app.customer_with_secrets(1).await;
+    let tab = format!("/environments/{env}/api-secrets");
+    let view = |client: &Client| {
+        let (mut client, tab) = (client.clone(), tab.clone());
+        async move {
+            let reply = client.get(&tab).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            reply.body
+        }
+    };
+    assert!(view(&client).await.contains(&secrets[0].secret.masked));
+
+    // Cached: with the secrets locked against every read, the page still answers.
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE api_secrets IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let page = tokio::time::timeout(Duration::from_secs(5), view(&client))
+        .await
+        .expect("the page waited for the locked table");
+    assert!(page.contains(&secrets[0].secret.masked));
+    lock.rollback().await.unwrap();
+
+    // Another organization's member asking for it gets "not found", cached or not.
+    let (stranger, _) = app.customer("eve@example.com").await;
+    let reply = stranger.clone().get(&tab).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+
+    // This instance's own action shows at once.
+    let second = created(&mut client, env).await;
+    assert!(view(&client).await.contains(&second.secret.masked));
+
+    // Another instance's changes (here, straight in the database) show as soon as they commit.
+    sqlx::query("UPDATE api_secrets SET label = 'Nightly builds' WHERE id = $1")
+        .bind(second.secret.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    crate::helpers::eventually("the new label shown", || async {
+        view(&client).await.contains("Nightly builds")
+    })
+    .await;
+    sqlx::query("UPDATE environments SET name = 'Live' WHERE id = $1")
+        .bind(env)
+        .execute(&pool)
+        .await
+        .unwrap();
+    crate::helpers::eventually("the new name shown", || async {
+        view(&client)
+            .await
+            .contains("Environment: <strong>Live</strong>")
+    })
+    .await;
+    sqlx::query("DELETE FROM api_secrets WHERE id = $1")
+        .bind(second.secret.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    crate::helpers::eventually("the removed secret gone", || async {
+        !view(&client).await.contains(&second.secret.masked)
+    })
+    .await;
+}
