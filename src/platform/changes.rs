@@ -4,7 +4,15 @@
 //! Notifications sent while the connection is down are lost: a cache is told when it stops and
 //! starts following, and treats what it holds as unconfirmed then.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    hash::Hash,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use sqlx::PgPool;
 
@@ -16,6 +24,102 @@ pub trait Follower: Send + Sync {
     fn changed(&self, payload: &str);
     /// Notifications are followed from now on (`true`), or may be missed (`false`).
     fn following(&self, yes: bool);
+}
+
+/// What a cache built on [`Followed`] holds: each entry has its end of life.
+pub trait Expires {
+    fn until(&self) -> Instant;
+}
+
+/// The entries of a cache that follows notifications. Each change counts one generation, which a
+/// reader takes before loading: what was read before a change is not stored after it. While
+/// notifications may be missed, nothing is stored and nothing stored is used.
+pub struct Followed<K, E> {
+    entries: Mutex<HashMap<K, E>>,
+    generation: AtomicU64,
+    following: AtomicBool,
+}
+
+impl<K, E> Default for Followed<K, E> {
+    fn default() -> Self {
+        Followed {
+            entries: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            following: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<K: Eq + Hash, E: Expires> Followed<K, E> {
+    /// `read` of `key`'s entry, if it is still valid and notifications are followed.
+    pub fn read<T>(&self, key: &K, read: impl FnOnce(&E) -> Option<T>) -> Option<T> {
+        if !self.is_following() {
+            return None;
+        }
+        let entries = self.lock();
+        let entry = entries.get(key)?;
+        if Instant::now() >= entry.until() {
+            return None;
+        }
+        read(entry)
+    }
+
+    /// Where the changes stand: taken before loading what is stored.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Whether notifications are followed (else nothing is cached).
+    pub fn is_following(&self) -> bool {
+        self.following.load(Ordering::Acquire)
+    }
+
+    /// Stores `entry`, read when the changes stood at `generation`, unless something changed
+    /// since. Holding `max` entries already, the map drops the expired ones, then all.
+    pub fn insert(&self, key: K, entry: E, generation: u64, max: usize) {
+        self.update(generation, |entries| {
+            if entries.len() >= max {
+                let now = Instant::now();
+                entries.retain(|_, entry| entry.until() > now);
+                if entries.len() >= max {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, entry);
+        });
+    }
+
+    /// Changes the entries with what was read when the changes stood at `generation`, unless
+    /// something changed since.
+    pub fn update(&self, generation: u64, update: impl FnOnce(&mut HashMap<K, E>)) {
+        if !self.is_following() {
+            return;
+        }
+        let mut entries = self.lock();
+        // Checked under the lock that a change takes too: none slips in between.
+        if self.generation() == generation {
+            update(&mut entries);
+        }
+    }
+
+    /// Something changed: `forget` drops the entries it affects.
+    pub fn change(&self, forget: impl FnOnce(&mut HashMap<K, E>)) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        forget(&mut entries);
+    }
+
+    /// Notifications are followed from now on (`true`), or may be missed (`false`): either
+    /// way, nothing held before is used.
+    pub fn follow(&self, yes: bool) {
+        self.change(HashMap::clear);
+        self.following.store(yes, Ordering::Release);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, E>> {
+        // A panic elsewhere while holding it leaves plain data behind: still usable.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Follows the channels until the pool closes (the server is shutting down), reconnecting a

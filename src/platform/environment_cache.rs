@@ -11,17 +11,16 @@
 
 use std::{
     any::Any,
-    collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use uuid::Uuid;
 
-use super::{changes::Follower, keys};
+use super::{
+    changes::{Expires, Followed, Follower},
+    keys,
+};
 
 /// The longest an entry is used without asking the database again.
 pub const TTL: Duration = Duration::from_secs(1);
@@ -35,12 +34,15 @@ struct Entry {
     until: Instant,
 }
 
+impl Expires for Entry {
+    fn until(&self) -> Instant {
+        self.until
+    }
+}
+
 pub struct EnvironmentCache {
     ttl: Duration,
-    entries: Mutex<HashMap<Uuid, Entry>>,
-    /// Counts the changes heard: a page read before one is not stored after it.
-    generation: AtomicU64,
-    following: AtomicBool,
+    entries: Followed<Uuid, Entry>,
 }
 
 impl Default for EnvironmentCache {
@@ -54,9 +56,7 @@ impl EnvironmentCache {
     pub fn new(ttl: Duration) -> EnvironmentCache {
         EnvironmentCache {
             ttl,
-            entries: Mutex::default(),
-            generation: AtomicU64::new(0),
-            following: AtomicBool::new(false),
+            entries: Followed::default(),
         }
     }
 
@@ -67,25 +67,21 @@ impl EnvironmentCache {
         environment_id: Uuid,
         organization_id: Uuid,
     ) -> Option<T> {
-        if !self.is_following() {
-            return None;
-        }
-        let entries = self.lock();
-        let entry = entries.get(&environment_id)?;
-        if entry.organization_id != organization_id || Instant::now() >= entry.until {
-            return None;
-        }
-        entry.value.downcast_ref::<T>().cloned()
+        self.entries.read(&environment_id, |entry| {
+            (entry.organization_id == organization_id)
+                .then(|| entry.value.downcast_ref::<T>().cloned())
+                .flatten()
+        })
     }
 
     /// Where the changes stand: read before loading what [`EnvironmentCache::put`] stores.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.entries.generation()
     }
 
     /// Whether notifications are followed (else nothing is cached).
     pub fn is_following(&self) -> bool {
-        self.following.load(Ordering::Acquire)
+        self.entries.is_following()
     }
 
     /// Caches `value`, read of organization `organization_id`'s environment `environment_id`
@@ -97,50 +93,21 @@ impl EnvironmentCache {
         value: T,
         generation: u64,
     ) {
-        if !self.is_following() {
-            return;
-        }
-        let mut entries = self.lock();
-        // Checked under the lock that a change takes too: none slips in between.
-        if self.generation() != generation {
-            return;
-        }
-        let now = Instant::now();
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, entry| entry.until > now);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-        }
         let entry = Entry {
             organization_id,
             value: Arc::new(value),
-            until: now + self.ttl,
+            until: Instant::now() + self.ttl,
         };
-        entries.insert(environment_id, entry);
+        self.entries
+            .insert(environment_id, entry, generation, MAX_ENTRIES);
     }
 
     /// Forgets environment `environment_id`: this instance changed it, and knows at once (the
     /// notification comes at commit).
     pub fn invalidate(&self, environment_id: Uuid) {
-        self.changed_for(Some(environment_id));
-    }
-
-    /// `None`: every environment.
-    fn changed_for(&self, environment_id: Option<Uuid>) {
-        let mut entries = self.lock();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        match environment_id {
-            Some(id) => {
-                entries.remove(&id);
-            }
-            None => entries.clear(),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
-        // A panic elsewhere while holding it leaves plain data behind: still usable.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        self.entries.change(|entries| {
+            entries.remove(&environment_id);
+        });
     }
 }
 
@@ -150,12 +117,14 @@ impl Follower for EnvironmentCache {
     }
 
     fn changed(&self, payload: &str) {
-        self.changed_for(payload.parse().ok());
+        match payload.parse() {
+            Ok(environment_id) => self.invalidate(environment_id),
+            Err(_) => self.entries.change(|entries| entries.clear()),
+        }
     }
 
     fn following(&self, yes: bool) {
-        self.changed_for(None);
-        self.following.store(yes, Ordering::Release);
+        self.entries.follow(yes);
     }
 }
 

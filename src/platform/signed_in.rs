@@ -15,18 +15,14 @@
 
 use std::{
     any::Any,
-    collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use tower_sessions::session::Id;
 use uuid::Uuid;
 
-use super::changes::Follower;
+use super::changes::{Expires, Followed, Follower};
 
 pub const CHANNEL: &str = "portal_accounts_changed";
 /// The longest an entry is used without asking the database again.
@@ -43,23 +39,27 @@ struct Entry {
     until: Instant,
 }
 
+impl Expires for Entry {
+    fn until(&self) -> Instant {
+        self.until
+    }
+}
+
 #[derive(Default)]
 pub struct SignedInCache {
-    entries: Mutex<HashMap<Id, Entry>>,
-    /// Counts the changes heard: a member read before one is not stored after it.
-    generation: AtomicU64,
-    following: AtomicBool,
+    entries: Followed<Id, Entry>,
 }
 
 impl SignedInCache {
     /// Who is signed in with session `id`, if cached (as a `T`) and still valid.
     pub fn get<T: Clone + 'static>(&self, id: Id) -> Option<T> {
-        self.read(id, |entry| entry.signed_in.downcast_ref::<T>().cloned())
+        self.entries
+            .read(&id, |entry| entry.signed_in.downcast_ref::<T>().cloned())
     }
 
     /// What a feature attached to session `id`'s entry, if it is still valid.
     pub fn attached<T: Clone + 'static>(&self, id: Id) -> Option<T> {
-        self.read(id, |entry| {
+        self.entries.read(&id, |entry| {
             entry
                 .attached
                 .iter()
@@ -68,40 +68,25 @@ impl SignedInCache {
         })
     }
 
-    /// `read` of session `id`'s entry, if it is valid and notifications are followed.
-    fn read<T>(&self, id: Id, read: impl FnOnce(&Entry) -> Option<T>) -> Option<T> {
-        if !self.following.load(Ordering::Acquire) {
-            return None;
-        }
-        let entries = self.lock();
-        let entry = entries.get(&id)?;
-        if Instant::now() >= entry.until {
-            return None;
-        }
-        read(entry)
-    }
-
     /// Attaches `value` (read when the changes stood at `generation`) to session `id`'s entry,
     /// if it has one and nothing changed since.
     pub fn attach<T: Send + Sync + 'static>(&self, id: Id, value: T, generation: u64) {
-        let mut entries = self.lock();
-        if self.generation() != generation {
-            return;
-        }
-        if let Some(entry) = entries.get_mut(&id) {
-            entry.attached.retain(|value| !value.is::<T>());
-            entry.attached.push(Arc::new(value));
-        }
+        self.entries.update(generation, |entries| {
+            if let Some(entry) = entries.get_mut(&id) {
+                entry.attached.retain(|value| !value.is::<T>());
+                entry.attached.push(Arc::new(value));
+            }
+        });
     }
 
     /// Whether notifications are followed (else nothing is cached).
     pub fn is_following(&self) -> bool {
-        self.following.load(Ordering::Acquire)
+        self.entries.is_following()
     }
 
     /// Where the changes stand: read before loading what [`SignedInCache::put`] stores.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.entries.generation()
     }
 
     /// Caches who is signed in with session `id` (user `user_id`, acting for `organization_id`),
@@ -115,32 +100,14 @@ impl SignedInCache {
         generation: u64,
         deadline: Instant,
     ) {
-        if !self.following.load(Ordering::Acquire) {
-            return;
-        }
-        let mut entries = self.lock();
-        // Checked under the lock that `changed` takes too: no change slips in between.
-        if self.generation() != generation {
-            return;
-        }
-        let now = Instant::now();
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, entry| entry.until > now);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-        }
-        let until = deadline.min(now + TTL);
-        entries.insert(
-            id,
-            Entry {
-                user_id,
-                organization_id,
-                signed_in: Arc::new(signed_in),
-                attached: Vec::new(),
-                until,
-            },
-        );
+        let entry = Entry {
+            user_id,
+            organization_id,
+            signed_in: Arc::new(signed_in),
+            attached: Vec::new(),
+            until: deadline.min(Instant::now() + TTL),
+        };
+        self.entries.insert(id, entry, generation, MAX_ENTRIES);
     }
 
     /// Forgets user `user_id`'s sessions: they changed something on this instance, which
@@ -150,21 +117,14 @@ impl SignedInCache {
     }
 
     fn changed_for(&self, change: Change) {
-        let mut entries = self.lock();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        match change {
+        self.entries.change(|entries| match change {
             Change::Session(id) => {
                 entries.remove(&id);
             }
             Change::User(user_id) => entries.retain(|_, entry| entry.user_id != user_id),
             Change::Organization(id) => entries.retain(|_, entry| entry.organization_id != id),
             Change::Everyone => entries.clear(),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Entry>> {
-        // A panic elsewhere while holding it leaves plain data behind: still usable.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        });
     }
 }
 
@@ -196,10 +156,7 @@ impl Follower for SignedInCache {
     }
 
     fn following(&self, yes: bool) {
-        let mut entries = self.lock();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.clear();
-        self.following.store(yes, Ordering::Release);
+        self.entries.follow(yes);
     }
 }
 

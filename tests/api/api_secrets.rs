@@ -505,33 +505,23 @@ async fn the_page_is_cached_until_anyone_changes_what_it_shows(pool: PgPool) {
     assert!(view(&client).await.contains(&second.secret.masked));
 
     // Another instance's changes (here, straight in the database) show as soon as they commit.
-    sqlx::query("UPDATE api_secrets SET label = 'Nightly builds' WHERE id = $1")
-        .bind(second.secret.id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    crate::helpers::eventually("the new label shown", || async {
-        view(&client).await.contains("Nightly builds")
-    })
-    .await;
-    sqlx::query("UPDATE environments SET name = 'Live' WHERE id = $1")
-        .bind(env)
-        .execute(&pool)
-        .await
-        .unwrap();
-    crate::helpers::eventually("the new name shown", || async {
-        view(&client)
-            .await
-            .contains("Environment: <strong>Live</strong>")
-    })
-    .await;
-    sqlx::query("DELETE FROM api_secrets WHERE id = $1")
-        .bind(second.secret.id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    crate::helpers::eventually("the removed secret gone", || async {
-        !view(&client).await.contains(&second.secret.masked)
-    })
-    .await;
+    let label = "UPDATE api_secrets SET label = 'Nightly builds' WHERE id = $1";
+    let rename = "UPDATE environments SET name = 'Live' WHERE id = $1";
+    let removal = "DELETE FROM api_secrets WHERE id = $1";
+    for (change, id, text, shown) in [
+        (label, second.secret.id, "Nightly builds", true),
+        (rename, env, "Environment: <strong>Live</strong>", true),
+        (
+            removal,
+            second.secret.id,
+            second.secret.masked.as_str(),
+            false,
+        ),
+    ] {
+        sqlx::query(change).bind(id).execute(&pool).await.unwrap();
+        crate::helpers::eventually(change, || async {
+            view(&client).await.contains(text) == shown
+        })
+        .await;
+    }
 }
