@@ -125,11 +125,16 @@ impl<K: Eq + Hash, E: Expires> Followed<K, E> {
 /// Follows the channels until the pool closes (the server is shutting down), reconnecting a
 /// second after the connection is lost.
 pub async fn listen(pool: PgPool, followers: Vec<Arc<dyn Follower>>) {
+    // However this task ends (the pool closed, a panic, dropped), no cache trusts it after.
+    let _unfollow = Unfollow(&followers);
     let channels: Vec<&str> = followers.iter().map(|f| f.channel()).collect();
     let each = |yes: bool| followers.iter().for_each(|f| f.following(yes));
     while !pool.is_closed() {
         match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(mut listener) => {
+                // A lost connection is said at once (not after connecting again, while caches
+                // would still trust what they hold): it is replaced from scratch below.
+                listener.eager_reconnect(false);
                 if let Err(e) = listener.listen_all(channels.iter().copied()).await {
                     tracing::warn!(error = %e, "cannot LISTEN for changes");
                 } else {
@@ -143,10 +148,9 @@ pub async fn listen(pool: PgPool, followers: Vec<Arc<dyn Follower>>) {
                                     .filter(|f| f.channel() == channel)
                                     .for_each(|f| f.changed(notification.payload()));
                             }
-                            // Reconnected: what happened meanwhile is unknown.
                             Ok(None) => {
-                                each(false);
-                                each(true);
+                                tracing::warn!("the change listener lost its connection");
+                                break;
                             }
                             Err(_) if pool.is_closed() => return,
                             Err(e) => {
@@ -162,5 +166,14 @@ pub async fn listen(pool: PgPool, followers: Vec<Arc<dyn Follower>>) {
         }
         each(false);
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Tells every follower that notifications may be missed from now on, when dropped.
+struct Unfollow<'a>(&'a [Arc<dyn Follower>]);
+
+impl Drop for Unfollow<'_> {
+    fn drop(&mut self) {
+        self.0.iter().for_each(|f| f.following(false));
     }
 }
