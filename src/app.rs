@@ -1,11 +1,14 @@
 //! The portal's shell: document, header (organization, environment switcher, tabs, sign out),
 //! routes.
 
+use std::{path::PathBuf, sync::OnceLock};
+
 use leptos::prelude::*;
-use leptos_meta::{HashedStylesheet, MetaTags, provide_meta_context};
+use leptos_meta::{MetaTags, provide_meta_context};
 use leptos_router::{
     SsrMode,
-    components::{A, Route, Router, Routes},
+    components::{Route, Router, Routes},
+    hooks::use_location,
     path,
 };
 
@@ -40,7 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
-                <HashedStylesheet options=options.clone() id="leptos" />
+                <link id="leptos" rel="stylesheet" href=stylesheet_href(&options) />
                 <link rel="icon" href="/favicon.ico" sizes="any" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options islands=true />
@@ -51,6 +54,42 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Where cargo-leptos writes the bundles' hashes: beside the server binary.
+pub fn hash_file_path(options: &LeptosOptions) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
+        .unwrap_or_else(|| options.hash_file.as_ref().into())
+}
+
+/// The stylesheet's URL, named by its content's hash. Leptos's `HashedStylesheet` reads the hash
+/// file on every page view; a release server reads it once (its bundles cannot change while it
+/// runs), a debug one on every view (`scripts/run --watch` rebuilds the stylesheet under it).
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    let read = || {
+        let hash = options
+            .hash_files
+            .then(|| std::fs::read_to_string(hash_file_path(options)).ok())
+            .flatten()
+            .and_then(|hashes| {
+                hashes.lines().find_map(|line| {
+                    let (file, hash) = line.split_once(':')?;
+                    (file.trim() == "css").then(|| format!(".{}", hash.trim()))
+                })
+            })
+            .unwrap_or_default();
+        format!(
+            "/{}/{}{hash}.css",
+            options.site_pkg_dir, options.output_name
+        )
+    };
+    if cfg!(debug_assertions) {
+        return read();
+    }
+    static HREF: OnceLock<String> = OnceLock::new();
+    HREF.get_or_init(read).clone()
 }
 
 #[component]
@@ -132,7 +171,7 @@ pub fn App() -> impl IntoView {
                 </Show>
             </main>
             <footer class="site-footer">
-                <A href="/status">"System status"</A>
+                <NavLink href="/status".into()>"System status"</NavLink>
             </footer>
         </Router>
     }
@@ -155,17 +194,16 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                         .flatten()
                         .map(|shell| {
                             // The environment in the URL if it is one of ours, else the first.
-                            let ours: Vec<_> = shell.environments.iter().map(|e| e.id).collect();
-                            let first = ours.first().copied();
-                            let tab_href = move |tab: &str| {
-                                current
-                                    .get()
-                                    .filter(|id| ours.contains(id))
-                                    .or(first)
-                                    .map(|id| format!("/environments/{id}/{tab}"))
-                                    .unwrap_or_else(|| "/environments".into())
+                            let environment = current
+                                .get_untracked()
+                                .filter(|id| shell.environments.iter().any(|e| e.id == *id))
+                                .or_else(|| shell.environments.first().map(|e| e.id));
+                            let tab_href = |tab: &str| {
+                                environment.map_or_else(
+                                    || "/environments".to_owned(),
+                                    |id| format!("/environments/{id}/{tab}"),
+                                )
                             };
-                            let webhooks_href = tab_href.clone();
                             let environments = shell.environments.clone();
                             view! {
                                 <div class="context">
@@ -175,19 +213,21 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                                 <nav aria-label="Portal">
                                     <ul class="tabs">
                                         <li>
-                                            <A href=move || tab_href("api-secrets")>"API secrets"</A>
+                                            <NavLink href=tab_href("api-secrets")>"API secrets"</NavLink>
                                         </li>
                                         <li>
-                                            <A href=move || webhooks_href("webhooks")>"Webhooks"</A>
+                                            <NavLink href=tab_href("webhooks")>"Webhooks"</NavLink>
                                         </li>
                                         <li>
-                                            <A href="/environments" exact=true>"Environments"</A>
+                                            <NavLink href="/environments".into() exact=true>
+                                                "Environments"
+                                            </NavLink>
                                         </li>
                                         <li>
-                                            <A href="/members" exact=true>"Members"</A>
+                                            <NavLink href="/members".into() exact=true>"Members"</NavLink>
                                         </li>
                                         <li>
-                                            <A href="/audit-log">"Audit log"</A>
+                                            <NavLink href="/audit-log".into()>"Audit log"</NavLink>
                                         </li>
                                     </ul>
                                 </nav>
@@ -207,6 +247,24 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
                 })}
             </Transition>
         </header>
+    }
+}
+
+/// A link of the portal's navigation, `aria-current="page"` where the URL is: at its address, or
+/// (unless `exact`) below it. The shell is rendered on the server only (no island, no client-side
+/// router), so this is decided once, from the request's path.
+#[component]
+fn NavLink(href: String, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
+    let path = use_location().pathname.get_untracked();
+    let below = !exact
+        && path
+            .strip_prefix(href.as_str())
+            .is_some_and(|rest| rest.starts_with('/'));
+    let current = (path == href || below).then_some("page");
+    view! {
+        <a href=href aria-current=current>
+            {children()}
+        </a>
     }
 }
 

@@ -108,15 +108,16 @@ impl FromServerFnError for AppError {
 /// keeps the redirect back to its page that Leptos answers it with.
 #[cfg(feature = "ssr")]
 pub fn fail(error: AppError) -> AppError {
-    use leptos::prelude::use_context;
-    let html_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+    use leptos::prelude::{use_context, with_context};
+    let html_form_post = with_context(|parts: &axum::http::request::Parts| {
         parts.method == axum::http::Method::POST
             && parts
                 .headers
                 .get(axum::http::header::ACCEPT)
                 .and_then(|accept| accept.to_str().ok())
                 .is_some_and(|accept| accept.contains("text/html"))
-    });
+    })
+    .unwrap_or(false);
     if !html_form_post
         && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
         && let Ok(status) = axum::http::StatusCode::from_u16(error.status_code())

@@ -226,15 +226,22 @@ pub async fn signed_in(
 
 /// The member the gate found for this request (server functions and server rendering).
 pub fn current_member() -> Option<Member> {
-    leptos::prelude::use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<Member>().cloned())
+    request_extension::<Member>()
+}
+
+/// One of this request's extensions, read in place (`use_context` would clone the whole request
+/// head, headers and extensions, for it).
+pub fn request_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
+    leptos::prelude::with_context(|parts: &axum::http::request::Parts| {
+        parts.extensions.get::<T>().cloned()
+    })
+    .flatten()
 }
 
 /// This request's session id (its cookie's), for what features cache with the signed-in member
 /// (`AppState::signed_in`).
 pub fn current_session_id() -> Option<tower_sessions::session::Id> {
-    leptos::prelude::use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<Session>().and_then(Session::id))
+    request_extension::<Session>().and_then(|session| session.id())
 }
 
 /// The signed-in member, or `AppError::Unauthorized` (status 401).

@@ -46,9 +46,12 @@ impl Origin {
     /// The origin of the request a server function is answering.
     pub fn of_server_fn() -> Origin {
         let state = leptos::prelude::use_context::<AppState>();
-        leptos::prelude::use_context::<Parts>()
-            .zip(state)
-            .map(|(parts, state)| Origin::of(&parts, &state.trusted_proxies))
+        state
+            .and_then(|state| {
+                leptos::prelude::with_context(|parts: &Parts| {
+                    Origin::of(parts, &state.trusted_proxies)
+                })
+            })
             .unwrap_or_default()
     }
 }

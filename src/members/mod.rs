@@ -117,8 +117,7 @@ pub struct JoinView {
 #[server(prefix = "/rpc", endpoint = "get_join")]
 pub async fn get_join() -> Result<JoinView, AppError> {
     let state = app_state()?;
-    let session = use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<tower_sessions::Session>().cloned());
+    let session = crate::accounts::session::request_extension::<tower_sessions::Session>();
     let invitation = match session {
         Some(session) => handlers::opened(&state, &session).await?,
         None => None,

@@ -106,10 +106,7 @@ fn check_hash_file(options: &leptos::config::LeptosOptions) -> Result<(), Startu
     if !options.hash_files {
         return Ok(());
     }
-    let beside_binary = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
-        .unwrap_or_else(|| options.hash_file.as_ref().into());
+    let beside_binary = crate::app::hash_file_path(options);
     if beside_binary.is_file() {
         Ok(())
     } else {

@@ -521,3 +521,41 @@ async fn a_session_the_store_cannot_save_is_answered_as_the_database_unavailable
         reply.body
     );
 }
+
+#[sqlx::test]
+async fn the_navigation_marks_the_page_it_is_on(pool: PgPool) {
+    let mut client = crate::helpers::Client::new(pool);
+    let env =
+        crate::helpers::environment_id(client.sign_up("ada@example.com", "Acme").await.location());
+    let secrets = format!("/environments/{env}/api-secrets");
+    let webhooks = format!("/environments/{env}/webhooks");
+    // (page, the link marked current); "Environments" is current on its own page only.
+    for (uri, current) in [
+        (secrets.as_str(), secrets.as_str()),
+        (webhooks.as_str(), webhooks.as_str()),
+        ("/environments", "/environments"),
+        ("/members", "/members"),
+        ("/audit-log", "/audit-log"),
+        ("/status", "/status"),
+    ] {
+        let body = client.get(uri).await.body;
+        let marked: Vec<&str> = body
+            .split("<a href=\"")
+            .skip(1)
+            .filter(|link| {
+                link.split('>')
+                    .next()
+                    .unwrap()
+                    .contains("aria-current=\"page\"")
+            })
+            .map(|link| link.split('"').next().unwrap())
+            .collect();
+        assert_eq!(marked, [current], "{uri}");
+        assert!(body.contains(&format!("<a href=\"{secrets}\"")), "{uri}");
+        assert!(body.contains(&format!("<a href=\"{webhooks}\"")), "{uri}");
+        assert!(
+            body.contains("rel=\"stylesheet\" href=\"/pkg/portal"),
+            "{uri}"
+        );
+    }
+}

@@ -192,8 +192,7 @@ fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
 #[server(prefix = "/rpc", endpoint = "second_step_awaited")]
 pub async fn second_step_awaited() -> Result<bool, AppError> {
     use crate::{accounts::session::awaiting_second_factor, error::internal_error};
-    let session = use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<tower_sessions::Session>().cloned());
+    let session = crate::accounts::session::request_extension::<tower_sessions::Session>();
     let Some(session) = session else {
         return Ok(false);
     };

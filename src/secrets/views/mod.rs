@@ -86,9 +86,11 @@ pub fn ApiSecretsPage() -> impl IntoView {
 fn take_notice() -> String {
     #[cfg(feature = "ssr")]
     {
-        let headers = use_context::<axum::http::request::Parts>().map(|parts| parts.headers);
+        let said = with_context(|parts: &axum::http::request::Parts| {
+            crate::secrets::notice::read(&parts.headers)
+        })
+        .flatten();
         let environment_id = crate::environments::views::current_environment_id().get_untracked();
-        let said = headers.as_ref().and_then(crate::secrets::notice::read);
         let state = use_context::<crate::platform::state::AppState>();
         let response = use_context::<leptos_axum::ResponseOptions>();
         if let (Some(_), Some(id), Some(state), Some(response)) =

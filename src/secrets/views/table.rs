@@ -78,16 +78,14 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
     let may_rotate = state.role.may(Action::RotateSecret);
     let full = move || state.secrets.with(|secrets| secrets.len() >= MAX_SECRETS);
     let cannot_rotate = move || !may_rotate || full();
-    let rotating = secret.rotation.clone();
-    let for_rotate = secret.clone();
+    let rotating = secret.rotation.is_some();
+    // What the actions' modals are opened with: one copy, shared by the buttons' handlers.
+    let opens = StoredValue::new(secret.clone());
     let may_switch = state.role.may(Action::SwitchWebhookSigner);
     let may_remove = state.role.may(Action::RemoveSecret);
     let may_expire = state.role.may(Action::ExpireSecret);
     // A secret with an expiry date cannot sign webhooks (they would be left unsigned).
     let dated = secret.expires_at.is_some();
-    let for_use = secret.clone();
-    let for_expiry = secret.clone();
-    let for_remove = secret.clone();
     let expiry = secret.expires_at.clone().map(|at| {
         let expiry = move || Expiry::of(at.ms, state.now_ms.get());
         let (expired, soon) = (
@@ -144,7 +142,7 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                                     aria-describedby=(!may_switch || dated).then(|| use_reason_id.clone())
                                     on:click=move |ev| {
                                         ev.prevent_default();
-                                        state.open(Modal::UseWithWebhooks(for_use.clone()), &use_id)
+                                        state.open(Modal::UseWithWebhooks(opens.get_value()), &use_id)
                                     }
                                 >
                                     "Use with webhooks"
@@ -152,8 +150,7 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                             </form>
                         }
                     })}
-                {rotating
-                    .is_none()
+                {(!rotating)
                     .then(|| {
                         let reason_id = rotate_reason_id.clone();
                         view! {
@@ -166,7 +163,7 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                                     aria-describedby=move || cannot_rotate().then(|| reason_id.clone())
                                     on:click=move |ev| {
                                         ev.prevent_default();
-                                        state.open(Modal::Rotate(for_rotate.clone()), &rotate_id)
+                                        state.open(Modal::Rotate(opens.get_value()), &rotate_id)
                                     }
                                 >
                                     "Rotate"
@@ -186,7 +183,7 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                                     aria-describedby=(!may_expire).then(|| expiry_reason_id.clone())
                                     on:click=move |ev| {
                                         ev.prevent_default();
-                                        state.open(Modal::Expiry(for_expiry.clone()), &expiry_id)
+                                        state.open(Modal::Expiry(opens.get_value()), &expiry_id)
                                     }
                                 >
                                     "Expiry"
@@ -204,7 +201,7 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
                             aria-describedby=(signer || !may_remove).then(|| reason_id.clone())
                             on:click=move |ev| {
                                 ev.prevent_default();
-                                state.open(Modal::Remove(for_remove.clone()), &remove_id)
+                                state.open(Modal::Remove(opens.get_value()), &remove_id)
                             }
                         >
                             <TrashIcon />
