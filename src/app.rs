@@ -71,8 +71,8 @@ fn stylesheet_href(options: &LeptosOptions) -> String {
     let read = || {
         let hash = options
             .hash_files
-            .then(|| std::fs::read_to_string(hash_file_path(options)).ok())
-            .flatten()
+            .then(|| hash_file_path(options))
+            .and_then(|path| std::fs::read_to_string(path).ok())
             .and_then(|hashes| {
                 hashes.lines().find_map(|line| {
                     let (file, hash) = line.split_once(':')?;

@@ -529,9 +529,13 @@ async fn the_navigation_marks_the_page_it_is_on(pool: PgPool) {
         crate::helpers::environment_id(client.sign_up("ada@example.com", "Acme").await.location());
     let secrets = format!("/environments/{env}/api-secrets");
     let webhooks = format!("/environments/{env}/webhooks");
-    // (page, the link marked current); "Environments" is current on its own page only.
+    let secret = crate::helpers::created(&mut client, env).await.secret.id;
+    let usage = format!("{secrets}/{secret}");
+    // (page, the link marked current): a tab's link also below it (a secret's usage is the API
+    // secrets tab's); "Environments" is current on its own page only.
     for (uri, current) in [
         (secrets.as_str(), secrets.as_str()),
+        (usage.as_str(), secrets.as_str()),
         (webhooks.as_str(), webhooks.as_str()),
         ("/environments", "/environments"),
         ("/members", "/members"),
