@@ -522,6 +522,38 @@ async fn a_session_the_store_cannot_save_is_answered_as_the_database_unavailable
     );
 }
 
+/// Pages preload the JS and the WASM and start the islands from one inline script, with the
+/// page's nonce on the script only (a link's `crossorigin` is a CORS mode, not a nonce).
+#[sqlx::test]
+async fn pages_preload_their_bundles_and_start_the_islands(pool: PgPool) {
+    let mut client = crate::helpers::Client::new(pool);
+    for uri in ["/sign-in", "/status"] {
+        let reply = client.get(uri).await;
+        let nonce = page_nonce(&reply.headers);
+        let body = &reply.body;
+        assert!(
+            body.contains(r#"<link rel="modulepreload" href="/pkg/portal.js">"#),
+            "{uri}: {body}"
+        );
+        assert!(
+            body.contains(
+                r#"<link rel="preload" href="/pkg/portal.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">"#
+            ),
+            "{uri}: {body}"
+        );
+        assert!(
+            body.contains(&format!(r#"<script type="module" nonce="{nonce}">("#))
+                && body.contains(r#")("/pkg/portal.js", "/pkg/portal.wasm");</script>"#),
+            "{uri}: {body}"
+        );
+        assert_eq!(
+            body.matches(nonce.as_str()).count(),
+            body.matches("<script").count(),
+            "{uri}"
+        );
+    }
+}
+
 #[sqlx::test]
 async fn the_navigation_marks_the_page_it_is_on(pool: PgPool) {
     let mut client = crate::helpers::Client::new(pool);

@@ -1,7 +1,10 @@
 //! The portal's shell: document, header (organization, environment switcher, tabs, sign out),
 //! routes.
 
-use std::{path::PathBuf, sync::OnceLock};
+mod bundles;
+
+pub use bundles::hash_file_path;
+use bundles::{Bundles, IslandScripts};
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, provide_meta_context};
@@ -36,6 +39,7 @@ use crate::{
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let bundles = Bundles::of(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -43,10 +47,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
-                <link id="leptos" rel="stylesheet" href=stylesheet_href(&options) />
+                <link id="leptos" rel="stylesheet" href=bundles.css.clone() />
                 <link rel="icon" href="/favicon.ico" sizes="any" />
-                <AutoReload options=options.clone() />
-                <HydrationScripts options islands=true />
+                <AutoReload options />
+                <IslandScripts bundles />
                 <MetaTags />
             </head>
             <body>
@@ -54,42 +58,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
-}
-
-/// Where cargo-leptos writes the bundles' hashes: beside the server binary.
-pub fn hash_file_path(options: &LeptosOptions) -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
-        .unwrap_or_else(|| options.hash_file.as_ref().into())
-}
-
-/// The stylesheet's URL, named by its content's hash. Leptos's `HashedStylesheet` reads the hash
-/// file on every page view; a release server reads it once (its bundles cannot change while it
-/// runs), a debug one on every view (`scripts/run --watch` rebuilds the stylesheet under it).
-fn stylesheet_href(options: &LeptosOptions) -> String {
-    let read = || {
-        let hash = options
-            .hash_files
-            .then(|| hash_file_path(options))
-            .and_then(|path| std::fs::read_to_string(path).ok())
-            .and_then(|hashes| {
-                hashes.lines().find_map(|line| {
-                    let (file, hash) = line.split_once(':')?;
-                    (file.trim() == "css").then(|| format!(".{}", hash.trim()))
-                })
-            })
-            .unwrap_or_default();
-        format!(
-            "/{}/{}{hash}.css",
-            options.site_pkg_dir, options.output_name
-        )
-    };
-    if cfg!(debug_assertions) {
-        return read();
-    }
-    static HREF: OnceLock<String> = OnceLock::new();
-    HREF.get_or_init(read).clone()
 }
 
 #[component]
