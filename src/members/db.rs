@@ -291,6 +291,7 @@ pub async fn change_role(
     let changed = AuditAction::MemberRoleChanged;
     let roles = (Some(was), role);
     record_change(&mut tx, actor.person(), origin, changed, &email, roles).await?;
+    withdraw_invitations(&mut tx, actor, origin, user_id, Some(role)).await?;
     Ok(tx.commit().await?)
 }
 
@@ -310,7 +311,39 @@ pub async fn remove(
     .await?;
     let removed = AuditAction::MemberRemoved;
     record(&mut tx, actor.person(), origin, removed, &email, was).await?;
+    withdraw_invitations(&mut tx, actor, origin, user_id, None).await?;
     Ok(tx.commit().await?)
+}
+
+/// Revokes the open invitations `inviter` sent that they may no longer send: all of them once
+/// removed (`now` is `None`), those above what their new role may grant once demoted. An
+/// invitation carries its sender's authority and goes with it: otherwise a removed admin's link
+/// to an address of their own would let them back in. In the change's transaction, under the
+/// organization's lock, which accepting an invitation takes too: no join slips between.
+async fn withdraw_invitations(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Member,
+    origin: &Origin,
+    inviter: Uuid,
+    now: Option<Role>,
+) -> Result<(), sqlx::Error> {
+    let sent = sqlx::query!(
+        r#"SELECT id, email, role AS "role: Role" FROM invitations
+            WHERE organization_id = $1 AND invited_by = $2
+              AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+              FOR UPDATE"#,
+        actor.organization_id,
+        inviter
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for invitation in sent {
+        if !now.is_some_and(|role| role.may_manage(invitation.role)) {
+            let (id, email, role) = (invitation.id, &invitation.email, invitation.role);
+            close(tx, actor, origin, id, email, role).await?;
+        }
+    }
+    Ok(())
 }
 
 pub async fn revoke(

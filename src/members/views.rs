@@ -280,6 +280,7 @@ fn MemberRow(
                     <p id=text_id.clone()>
                         <span class="mono">{member.email.clone()}</span>
                         " loses access to this organization at once: their next click is refused. "
+                        "Invitations they sent that are still pending are revoked. "
                         "To come back, they need a new invitation."
                     </p>
                     <div class="modal-actions">

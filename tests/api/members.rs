@@ -508,6 +508,63 @@ async fn admins_manage_developers_and_viewers_and_only_owners_manage_admins_and_
 
 /// Someone in two organizations, removed from the one their session acts for, is signed out
 /// there (not moved to the other); signing in again starts in the one they still belong to.
+/// An invitation carries its sender's authority and goes with it: a removed admin's link to a
+/// second address of theirs lets no one in, and an owner made an admin keeps only the
+/// invitations an admin may send.
+#[sqlx::test]
+async fn invitations_go_when_their_sender_may_no_longer_send_them(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let (mut owner, _) = app.customer("ada@example.com").await;
+    let mut eve = app.teammate(&mut owner, "eve@example.com", "admin").await;
+    let mut carl = app.teammate(&mut owner, "carl@example.com", "owner").await;
+    let link = |reply: crate::helpers::Reply| invitation_link(&reply.body).unwrap();
+    let back_door = link(eve.invite("eve.alt@example.com", "developer").await);
+    let admin = link(carl.invite("dan@example.com", "admin").await);
+    let developer = link(carl.invite("fay@example.com", "developer").await);
+    let before = count(&pool, "SELECT max(id) FROM audit_events").await;
+
+    let eve_id = user_id(&pool, "eve@example.com").await;
+    assert_eq!(
+        remove_member(&mut owner, eve_id).await.status,
+        StatusCode::OK
+    );
+    let carl_id = user_id(&pool, "carl@example.com").await;
+    assert_eq!(
+        change_role(&mut owner, carl_id, "admin").await.status,
+        StatusCode::OK
+    );
+
+    for gone in [&back_door, &admin] {
+        let opened = app.client().open_invitation(gone).await;
+        assert_eq!(opened.status, StatusCode::NOT_FOUND, "{gone}");
+    }
+    let mut fay = app.client();
+    assert_eq!(fay.open_invitation(&developer).await.location(), "/join");
+    let joined = fay
+        .post_form("/join/sign-up", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
+
+    // The trail says who withdrew them, with the removal and the role change.
+    let trail: Vec<String> = sqlx::query_scalar(
+        "SELECT action || ' ' || member_email FROM audit_events WHERE id > $1 ORDER BY id",
+    )
+    .bind(before)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        trail,
+        [
+            "member.removed eve@example.com",
+            "invitation.revoked eve.alt@example.com",
+            "member.role_changed carl@example.com",
+            "invitation.revoked dan@example.com",
+            "member.joined fay@example.com",
+        ]
+    );
+}
+
 #[sqlx::test]
 async fn removal_ends_the_session_that_acts_for_that_organization(pool: PgPool) {
     let app = TestApp::new(pool.clone());
