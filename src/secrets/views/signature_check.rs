@@ -31,7 +31,7 @@ pub fn SignatureCheck() -> impl IntoView {
     let canonical = move || {
         format!(
             "{}{}{}{}",
-            method.get().trim().to_uppercase(),
+            method.get().trim().to_ascii_uppercase(),
             path.get().trim(),
             timestamp.get().trim(),
             body.get()
@@ -47,7 +47,7 @@ pub fn SignatureCheck() -> impl IntoView {
     };
     let verdict = move || {
         let expected = expected.get()?;
-        let theirs = theirs.get().trim().to_lowercase();
+        let theirs = theirs.get().trim().to_ascii_lowercase();
         Some(if theirs.is_empty() {
             "Paste the X-CS-Signature you sent to compare it.".to_owned()
         } else if theirs == expected {
