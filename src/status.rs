@@ -1,6 +1,6 @@
 //! "System status": the portal asks Postgres how it is, from the server and from the browser.
 
-use leptos::{prelude::*, server_fn::ServerFn};
+use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use serde::{Deserialize, Serialize};
 
 use crate::{error::AppError, ui::PageTitle};
@@ -102,7 +102,7 @@ fn report(result: Result<StatusReport, AppError>) -> impl IntoView {
             let schema = status
                 .schema_version
                 .map_or_else(|| "none".to_owned(), |v| v.to_string());
-            view! {
+            Either::Left(view! {
                 <dl class="facts" aria-live="polite">
                     <dt>"State"</dt>
                     <dd>"Connected"</dd>
@@ -115,14 +115,12 @@ fn report(result: Result<StatusReport, AppError>) -> impl IntoView {
                         <time datetime=status.checked_at>{status.checked_at_text}</time>
                     </dd>
                 </dl>
-            }
-            .into_any()
+            })
         }
-        Err(error) => view! {
+        Err(error) => Either::Right(view! {
             <p class="error" role="alert">
                 {error.to_string()}
             </p>
-        }
-        .into_any(),
+        }),
     }
 }

@@ -4,7 +4,7 @@
 //! the WASM, see `crate::hydrate`). Only the delivery logs are islands:
 //! they follow the deliveries while the tab is open.
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use uuid::Uuid;
 
 use super::{
@@ -269,18 +269,18 @@ fn DeliveryLog(
         let now_ms = now_ms.get();
         deliveries.with(|list| {
             if list.is_empty() {
-                view! {
+                Either::Left(view! {
                     <tr>
                         <td colspan="6">"No deliveries yet."</td>
                     </tr>
-                }
-                .into_any()
+                })
             } else {
-                list.iter()
-                    .cloned()
-                    .map(|delivery| view! { <DeliveryRow delivery now_ms /> })
-                    .collect_view()
-                    .into_any()
+                Either::Right(
+                    list.iter()
+                        .cloned()
+                        .map(|delivery| view! { <DeliveryRow delivery now_ms /> })
+                        .collect_view(),
+                )
             }
         })
     };
@@ -349,12 +349,11 @@ fn DeliveryRow(delivery: Delivery, now_ms: i64) -> impl IntoView {
     };
     let next = match &delivery.next_attempt_at {
         // The attempt's lease end is no next attempt to speak of.
-        Some(_) if delivery.attempt_in_progress => "In progress".into_any(),
-        Some(at) => view! {
+        Some(_) if delivery.attempt_in_progress => Either::Left("In progress"),
+        Some(at) => Either::Right(view! {
             <time datetime=at.iso.clone() title=at.utc.clone()>{time_until(now_ms, at.ms)}</time>
-        }
-        .into_any(),
-        None => "—".into_any(),
+        }),
+        None => Either::Left("—"),
     };
     let created = delivery.created_at.clone();
     view! {

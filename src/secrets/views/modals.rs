@@ -1,7 +1,7 @@
 //! The tab's one modal `<dialog>` and what it shows: the new secret's value (once), "Use with
 //! webhooks", "Expiry" and "Remove", each confirmed or cancelled.
 
-use leptos::prelude::*;
+use leptos::{either::EitherOf6, prelude::*};
 
 use super::{
     EXPIRY_HINT, Modal, STATUS_ID, TabState,
@@ -45,15 +45,17 @@ pub(super) fn ModalDialog() -> impl IntoView {
             on:close=on_close
             on:keydown=keep_focus_inside
         >
+            // An `Either`, not `into_any`: a type-erased view carries every way of rendering
+            // (async hydration included) into the WASM, used or not.
             {move || match state.modal.get() {
-                Some(Modal::Created(created)) => view! { <RevealSecret created /> }.into_any(),
+                Some(Modal::Created(created)) => EitherOf6::A(view! { <RevealSecret created /> }),
                 Some(Modal::UseWithWebhooks(secret)) => {
-                    view! { <ConfirmWebhookSigner secret /> }.into_any()
+                    EitherOf6::B(view! { <ConfirmWebhookSigner secret /> })
                 }
-                Some(Modal::Rotate(secret)) => view! { <ConfirmRotate secret /> }.into_any(),
-                Some(Modal::Expiry(secret)) => view! { <SetExpiry secret /> }.into_any(),
-                Some(Modal::Remove(secret)) => view! { <ConfirmRemove secret /> }.into_any(),
-                None => ().into_any(),
+                Some(Modal::Rotate(secret)) => EitherOf6::C(view! { <ConfirmRotate secret /> }),
+                Some(Modal::Expiry(secret)) => EitherOf6::D(view! { <SetExpiry secret /> }),
+                Some(Modal::Remove(secret)) => EitherOf6::E(view! { <ConfirmRemove secret /> }),
+                None => EitherOf6::F(()),
             }}
         </dialog>
     }

@@ -1,6 +1,6 @@
 //! The list of API secrets: one row each, with its dates and its actions.
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 
 use super::{Modal, TabState, usage::Sparkline};
 use crate::{
@@ -119,8 +119,8 @@ fn SecretRow(secret: SecretSummary) -> impl IntoView {
             </td>
             <td data-title="Last used">
                 {match secret.last_used_at.clone() {
-                    Some(at) => view! { <TimeAgo at /> }.into_any(),
-                    None => view! { <span>"Never"</span> }.into_any(),
+                    Some(at) => Either::Left(view! { <TimeAgo at /> }),
+                    None => Either::Right(view! { <span>"Never"</span> }),
                 }}
             </td>
             <td data-title="Usage" class="usage">
@@ -297,15 +297,15 @@ fn RotationStatus(secret: SecretSummary, rotation: Rotation) -> impl IntoView {
             {traffic}
         </span>
         {if rotation.safe_to_remove {
-            view! { <strong class="safe">"Safe to remove: no requests for 24 hours."</strong> }
-                .into_any()
+            Either::Left(
+                view! { <strong class="safe">"Safe to remove: no requests for 24 hours."</strong> },
+            )
         } else {
-            view! {
+            Either::Right(view! {
                 <span class="rotation">
                     "Not yet safe to remove: it verified a request, or co-signed webhooks, within the past 24 hours."
                 </span>
-            }
-                .into_any()
+            })
         }}
     }
 }
