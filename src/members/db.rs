@@ -316,7 +316,7 @@ pub async fn remove(
 }
 
 /// Revokes the open invitations `inviter` sent that they may no longer send: all of them once
-/// removed (`now` is `None`), those above what their new role may grant once demoted. An
+/// removed (`new_role` is `None`), those above what their new role may grant once demoted. An
 /// invitation carries its sender's authority and goes with it: otherwise a removed admin's link
 /// to an address of their own would let them back in. In the change's transaction, under the
 /// organization's lock, which accepting an invitation takes too: no join slips between.
@@ -325,7 +325,7 @@ async fn withdraw_invitations(
     actor: &Member,
     origin: &Origin,
     inviter: Uuid,
-    now: Option<Role>,
+    new_role: Option<Role>,
 ) -> Result<(), sqlx::Error> {
     let sent = sqlx::query!(
         r#"SELECT id, email, role AS "role: Role" FROM invitations
@@ -338,7 +338,7 @@ async fn withdraw_invitations(
     .fetch_all(&mut **tx)
     .await?;
     for invitation in sent {
-        if !now.is_some_and(|role| role.may_manage(invitation.role)) {
+        if !new_role.is_some_and(|role| role.may_manage(invitation.role)) {
             let (id, email, role) = (invitation.id, &invitation.email, invitation.role);
             close(tx, actor, origin, id, email, role).await?;
         }
