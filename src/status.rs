@@ -56,15 +56,13 @@ pub mod db {
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
-    let first = Resource::new(|| (), |_| get_status());
+    let first = crate::ui::start(get_status());
     view! {
         <PageTitle text="System status · Customer Portal" />
         <h1>"System status"</h1>
         <section aria-labelledby="database-heading">
             <h2 id="database-heading">"Database"</h2>
-            <Suspense fallback=|| view! { <p>"Checking…"</p> }>
-                {move || Suspend::new(async move { view! { <StatusCheck first=first.await /> } })}
-            </Suspense>
+            {Suspend::new(async move { view! { <StatusCheck first=first.await /> } })}
         </section>
     }
 }

@@ -156,7 +156,7 @@ pub fn browser(user_agent: &str) -> String {
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
-    let tab = Resource::new(|| (), |_| list_sessions());
+    let tab = list_sessions();
     let end = ServerAction::<EndSession>::new();
     let end_others = ServerAction::<EndOtherSessions>::new();
     view! {
@@ -192,7 +192,6 @@ pub fn SessionsPage() -> impl IntoView {
                     </ActionForm>
                     <p class="error" role="alert">{error_of(end_others.value())}</p>
                 }
-                    .into_any()
             },
         )}
     }

@@ -6,7 +6,7 @@ mod bundles;
 pub use bundles::hash_file_path;
 use bundles::{Bundles, IslandScripts};
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_meta::{MetaTags, provide_meta_context};
 use leptos_router::{
     SsrMode,
@@ -23,10 +23,9 @@ use crate::{
     },
     audit_log::views::AuditLogPage,
     environments::{
-        Shell, get_shell,
+        Shell, ShellLoad,
         views::{EnvironmentSwitcher, EnvironmentsPage, current_environment_id},
     },
-    error::AppError,
     members::views::{JoinPage, MembersPage},
     secrets::views::{
         ApiSecretsPage, ExpiryPage, NewSecretPage, RemoveSecretPage, RotateSecretPage,
@@ -64,8 +63,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
-    let shell: Resource<Result<Option<Shell>, AppError>> = Resource::new(|| (), |_| get_shell());
-    provide_context(shell);
+    let shell = ShellLoad::start();
+    provide_context(shell.clone());
     // The server could not read what the page needs: the layout says why instead.
     let unavailable = use_context::<DatabaseUnavailable>().is_some();
 
@@ -79,64 +78,68 @@ pub fn App() -> impl IntoView {
             </a>
             <Header shell />
             <main id="main" tabindex="-1">
-                <Show when=move || !unavailable fallback=Unavailable>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
-                    <Route
-                        path=path!("/sign-in/two-factor")
-                        view=SecondStepPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async />
-                    <Route path=path!("/environments") view=EnvironmentsPage ssr=SsrMode::Async />
-                    <Route
-                        path=path!("/environments/:id/api-secrets")
-                        view=ApiSecretsPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/environments/:id/api-secrets/:secret")
-                        view=SecretUsagePage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/environments/:id/api-secrets/:secret/new")
-                        view=NewSecretPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/environments/:id/api-secrets/:secret/use-with-webhooks")
-                        view=UseWithWebhooksPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/environments/:id/api-secrets/:secret/remove")
-                        view=RemoveSecretPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/environments/:id/api-secrets/:secret/rotate")
-                        view=RotateSecretPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/environments/:id/api-secrets/:secret/expiry")
-                        view=ExpiryPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("/environments/:id/webhooks")
-                        view=WebhooksPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
-                    <Route path=path!("/audit-log") view=AuditLogPage ssr=SsrMode::Async />
-                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
-                    <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async />
-                    <Route path=path!("/join") view=JoinPage ssr=SsrMode::Async />
-                    <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
-                </Routes>
-                </Show>
+                {if unavailable {
+                    Either::Left(view! { <Unavailable /> })
+                } else {
+                    Either::Right(view! {
+                        <Routes fallback=NotFound>
+                            <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
+                            <Route
+                                path=path!("/sign-in/two-factor")
+                                view=SecondStepPage
+                                ssr=SsrMode::Async
+                            />
+                            <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async />
+                            <Route path=path!("/environments") view=EnvironmentsPage ssr=SsrMode::Async />
+                            <Route
+                                path=path!("/environments/:id/api-secrets")
+                                view=ApiSecretsPage
+                                ssr=SsrMode::Async
+                            />
+                            <Route
+                                path=path!("/environments/:id/api-secrets/:secret")
+                                view=SecretUsagePage
+                                ssr=SsrMode::Async
+                            />
+                            <Route
+                                path=path!("/environments/:id/api-secrets/:secret/new")
+                                view=NewSecretPage
+                                ssr=SsrMode::Async
+                            />
+                            <Route
+                                path=path!("/environments/:id/api-secrets/:secret/use-with-webhooks")
+                                view=UseWithWebhooksPage
+                                ssr=SsrMode::Async
+                            />
+                            <Route
+                                path=path!("/environments/:id/api-secrets/:secret/remove")
+                                view=RemoveSecretPage
+                                ssr=SsrMode::Async
+                            />
+                            <Route
+                                path=path!("/environments/:id/api-secrets/:secret/rotate")
+                                view=RotateSecretPage
+                                ssr=SsrMode::Async
+                            />
+                            <Route
+                                path=path!("/environments/:id/api-secrets/:secret/expiry")
+                                view=ExpiryPage
+                                ssr=SsrMode::Async
+                            />
+                            <Route
+                                path=path!("/environments/:id/webhooks")
+                                view=WebhooksPage
+                                ssr=SsrMode::Async
+                            />
+                            <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
+                            <Route path=path!("/audit-log") view=AuditLogPage ssr=SsrMode::Async />
+                            <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
+                            <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async />
+                            <Route path=path!("/join") view=JoinPage ssr=SsrMode::Async />
+                            <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
+                        </Routes>
+                    })
+                }}
             </main>
             <footer class="site-footer">
                 <NavLink href="/status".into()>"System status"</NavLink>
@@ -146,7 +149,7 @@ pub fn App() -> impl IntoView {
 }
 
 #[component]
-fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
+fn Header(shell: ShellLoad) -> impl IntoView {
     let current = current_environment_id();
     view! {
         <header class="site-header">
@@ -154,66 +157,64 @@ fn Header(shell: Resource<Result<Option<Shell>, AppError>>) -> impl IntoView {
             <a class="brand" href="/" rel="external">
                 "Customer Portal"
             </a>
-            <Transition>
-                {move || Suspend::new(async move {
-                    shell
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|shell| {
-                            // The environment in the URL if it is one of ours, else the first.
-                            let environment = current
-                                .get_untracked()
-                                .filter(|id| shell.environments.iter().any(|e| e.id == *id))
-                                .or_else(|| shell.environments.first().map(|e| e.id));
-                            let tab_href = |tab: &str| {
-                                environment.map_or_else(
-                                    || "/environments".to_owned(),
-                                    |id| format!("/environments/{id}/{tab}"),
-                                )
-                            };
-                            let environments = shell.environments.clone();
-                            view! {
-                                <div class="context">
-                                    <OrganizationSwitcher shell=shell.clone() />
-                                    <EnvironmentSwitcher environments />
-                                </div>
-                                <nav aria-label="Portal">
-                                    <ul class="tabs">
-                                        <li>
-                                            <NavLink href=tab_href("api-secrets")>"API secrets"</NavLink>
-                                        </li>
-                                        <li>
-                                            <NavLink href=tab_href("webhooks")>"Webhooks"</NavLink>
-                                        </li>
-                                        <li>
-                                            <NavLink href="/environments".into() exact=true>
-                                                "Environments"
-                                            </NavLink>
-                                        </li>
-                                        <li>
-                                            <NavLink href="/members".into() exact=true>"Members"</NavLink>
-                                        </li>
-                                        <li>
-                                            <NavLink href="/audit-log".into()>"Audit log"</NavLink>
-                                        </li>
-                                    </ul>
-                                </nav>
-                                <form class="sign-out" method="post" action="/sign-out">
-                                    // Your address; it leads to your account's security.
-                                    <a
-                                        class="who"
-                                        href="/security"
-                                        title="Security: two-factor authentication, sessions"
-                                    >
-                                        {shell.account.email.clone()}
-                                    </a>
-                                    <button type="submit" class="secondary">"Sign out"</button>
-                                </form>
-                            }
-                        })
-                })}
-            </Transition>
+            {Suspend::new(async move {
+                shell
+                    .get()
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|shell| {
+                        // The environment in the URL if it is one of ours, else the first.
+                        let environment = current
+                            .filter(|id| shell.environments.iter().any(|e| e.id == *id))
+                            .or_else(|| shell.environments.first().map(|e| e.id));
+                        let tab_href = |tab: &str| {
+                            environment.map_or_else(
+                                || "/environments".to_owned(),
+                                |id| format!("/environments/{id}/{tab}"),
+                            )
+                        };
+                        let environments = shell.environments.clone();
+                        view! {
+                            <div class="context">
+                                <OrganizationSwitcher shell=shell.clone() />
+                                <EnvironmentSwitcher environments />
+                            </div>
+                            <nav aria-label="Portal">
+                                <ul class="tabs">
+                                    <li>
+                                        <NavLink href=tab_href("api-secrets")>"API secrets"</NavLink>
+                                    </li>
+                                    <li>
+                                        <NavLink href=tab_href("webhooks")>"Webhooks"</NavLink>
+                                    </li>
+                                    <li>
+                                        <NavLink href="/environments".into() exact=true>
+                                            "Environments"
+                                        </NavLink>
+                                    </li>
+                                    <li>
+                                        <NavLink href="/members".into() exact=true>"Members"</NavLink>
+                                    </li>
+                                    <li>
+                                        <NavLink href="/audit-log".into()>"Audit log"</NavLink>
+                                    </li>
+                                </ul>
+                            </nav>
+                            <form class="sign-out" method="post" action="/sign-out">
+                                // Your address; it leads to your account's security.
+                                <a
+                                    class="who"
+                                    href="/security"
+                                    title="Security: two-factor authentication, sessions"
+                                >
+                                    {shell.account.email.clone()}
+                                </a>
+                                <button type="submit" class="secondary">"Sign out"</button>
+                            </form>
+                        }
+                    })
+            })}
         </header>
     }
 }

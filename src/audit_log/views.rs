@@ -12,15 +12,9 @@ use crate::{
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
-    let query = use_query_map();
-    let page = Resource::new(
-        move || {
-            query.with(|q| ["environment", "actor", "action", "before"].map(|name| q.get(name)))
-        },
-        |[environment, actor, action, before]| {
-            list_audit_events(environment, actor, action, before)
-        },
-    );
+    let [environment, actor, action, before] = use_query_map()
+        .with_untracked(|q| ["environment", "actor", "action", "before"].map(|name| q.get(name)));
+    let page = list_audit_events(environment, actor, action, before);
     view! {
         <PageTitle text="Audit log · Customer Portal" />
         <h1>"Audit log"</h1>
@@ -28,7 +22,7 @@ pub fn AuditLogPage() -> impl IntoView {
             "Every change to API secrets, webhooks, members and invitations, newest first: "
             "who made it, when, and from where."
         </p>
-        {loaded(page, |page: AuditPage| view! { <AuditLogView page /> }.into_any())}
+        {loaded(page, |page: AuditPage| view! { <AuditLogView page /> })}
     }
 }
 

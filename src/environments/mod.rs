@@ -6,6 +6,10 @@ pub mod db;
 pub mod handlers;
 pub mod views;
 
+use futures_util::{
+    FutureExt,
+    future::{BoxFuture, Shared},
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -57,6 +61,21 @@ pub struct Shell {
     pub environments: Vec<Environment>,
     /// Every organization the person belongs to (the switcher's choices).
     pub organizations: Vec<Organization>,
+}
+
+/// The shell's data for one page, loaded once: the header and the environments page both
+/// await it.
+#[derive(Clone)]
+pub struct ShellLoad(Shared<BoxFuture<'static, Result<Option<Shell>, AppError>>>);
+
+impl ShellLoad {
+    pub fn start() -> Self {
+        Self(crate::ui::start(get_shell()).boxed().shared())
+    }
+
+    pub async fn get(self) -> Result<Option<Shell>, AppError> {
+        self.0.await
+    }
 }
 
 /// The signed-in customer and their environments; `None` when nobody is signed in.

@@ -4,18 +4,17 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 use uuid::Uuid;
 
-use super::{CreateEnvironment, Environment, RenameEnvironment, Shell};
+use super::{CreateEnvironment, Environment, RenameEnvironment, ShellLoad};
 use crate::{
     accounts::roles::Action,
     error::AppError,
     ui::{DataTable, PageTitle},
 };
 
-/// The environment id in the current URL (`/environments/{id}/…`), if any.
-pub fn current_environment_id() -> Memo<Option<Uuid>> {
-    let location = use_location();
-    Memo::new(move |_| {
-        let path = location.pathname.get();
+/// The environment id in the current URL (`/environments/{id}/…`), if any. Pages and the
+/// shell are rendered on the server only, once: the URL does not change under them.
+pub fn current_environment_id() -> Option<Uuid> {
+    use_location().pathname.with_untracked(|path| {
         let rest = path.strip_prefix("/environments/")?;
         rest.split('/').next()?.parse().ok()
     })
@@ -24,22 +23,18 @@ pub fn current_environment_id() -> Memo<Option<Uuid>> {
 /// A tab's data for the environment in the current URL, loaded by `load` (a server function);
 /// not found when the URL names none.
 pub fn environment_tab<T, Fut>(
-    load: impl Fn(Uuid) -> Fut + Copy + Send + Sync + 'static,
-) -> Resource<Result<T, AppError>>
+    load: impl FnOnce(Uuid) -> Fut + Send + 'static,
+) -> impl Future<Output = Result<T, AppError>> + Send + 'static
 where
-    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
 {
     let id = current_environment_id();
-    Resource::new(
-        move || id.get(),
-        move |id| async move {
-            match id {
-                Some(id) => load(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    )
+    async move {
+        match id {
+            Some(id) => load(id).await,
+            None => Err(AppError::NotFound),
+        }
+    }
 }
 
 #[component]
@@ -48,7 +43,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
     // browser back here (with the error, if any, which the actions read from the URL).
     let create = ServerAction::<CreateEnvironment>::new();
     let rename = ServerAction::<RenameEnvironment>::new();
-    let shell = expect_context::<Resource<Result<Option<Shell>, AppError>>>();
+    let shell = expect_context::<ShellLoad>();
     let create_error = move || {
         create
             .value()
@@ -68,45 +63,43 @@ pub fn EnvironmentsPage() -> impl IntoView {
         <PageTitle text="Environments · Customer Portal" />
         <h1>"Environments"</h1>
         <p>"Each environment has its own API secrets and webhooks."</p>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let shell = shell.await.ok().flatten();
-                let may_manage = shell
-                    .as_ref()
-                    .is_some_and(|s| s.account.role.may(Action::ManageEnvironments));
-                let environments = shell.map(|s| s.environments).unwrap_or_default();
-                view! {
-                    {(!may_manage)
-                        .then(|| {
-                            view! {
-                                <p class="notice" id="environments-role">
-                                    {Action::ManageEnvironments.refusal()}
-                                </p>
-                            }
-                        })}
-                    <DataTable caption="Environments" columns=&["Name", "Actions"]>
-                        {environments
-                            .into_iter()
-                            .map(|environment| view! { <EnvironmentRow environment rename may_manage /> })
-                            .collect_view()}
-                    </DataTable>
-                    <p class="error" role="alert">{rename_error}</p>
-                    <h2>"Create an environment"</h2>
-                    <ActionForm action=create attr:class="inline-form">
-                        <label for="new-environment-name">"Name"</label>
-                        <input id="new-environment-name" name="name" type="text" required maxlength="50" />
-                        <button
-                            type="submit"
-                            disabled=!may_manage
-                            aria-describedby=(!may_manage).then_some("environments-role")
-                        >
-                            "Create environment"
-                        </button>
-                    </ActionForm>
-                    <p class="error" role="alert">{create_error}</p>
-                }
-            })}
-        </Suspense>
+        {Suspend::new(async move {
+            let shell = shell.get().await.ok().flatten();
+            let may_manage = shell
+                .as_ref()
+                .is_some_and(|s| s.account.role.may(Action::ManageEnvironments));
+            let environments = shell.map(|s| s.environments).unwrap_or_default();
+            view! {
+                {(!may_manage)
+                    .then(|| {
+                        view! {
+                            <p class="notice" id="environments-role">
+                                {Action::ManageEnvironments.refusal()}
+                            </p>
+                        }
+                    })}
+                <DataTable caption="Environments" columns=&["Name", "Actions"]>
+                    {environments
+                        .into_iter()
+                        .map(|environment| view! { <EnvironmentRow environment rename may_manage /> })
+                        .collect_view()}
+                </DataTable>
+                <p class="error" role="alert">{rename_error}</p>
+                <h2>"Create an environment"</h2>
+                <ActionForm action=create attr:class="inline-form">
+                    <label for="new-environment-name">"Name"</label>
+                    <input id="new-environment-name" name="name" type="text" required maxlength="50" />
+                    <button
+                        type="submit"
+                        disabled=!may_manage
+                        aria-describedby=(!may_manage).then_some("environments-role")
+                    >
+                        "Create environment"
+                    </button>
+                </ActionForm>
+                <p class="error" role="alert">{create_error}</p>
+            }
+        })}
     }
 }
 
@@ -158,7 +151,7 @@ pub fn EnvironmentSwitcher(environments: Vec<Environment>) -> impl IntoView {
                     .map(|environment| {
                         let id = environment.id;
                         view! {
-                            <option value=id.to_string() selected=move || current.get() == Some(id)>
+                            <option value=id.to_string() selected=current == Some(id)>
                                 {environment.name}
                             </option>
                         }

@@ -24,7 +24,7 @@ use crate::{
 
 #[component]
 pub fn MembersPage() -> impl IntoView {
-    let tab = Resource::new(|| (), |_| list_members());
+    let tab = list_members();
     let change = ServerAction::<ChangeRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
@@ -32,7 +32,7 @@ pub fn MembersPage() -> impl IntoView {
     let feedback = use_context::<InviteFeedback>().unwrap_or_default();
     loaded(tab, move |tab: MembersTab| {
         let feedback = feedback.clone();
-        view! { <MembersView tab feedback change remove revoke confirm /> }.into_any()
+        view! { <MembersView tab feedback change remove revoke confirm /> }
     })
 }
 
@@ -353,11 +353,10 @@ fn Ago(at: Moment, now_ms: i64) -> impl IntoView {
 /// address), by signing in first, or by choosing a password (no account yet).
 #[component]
 pub fn JoinPage() -> impl IntoView {
-    let view_data = Resource::new(|| (), |_| get_join());
+    let view_data = get_join();
     let feedback = use_context::<JoinFeedback>().unwrap_or_default();
     loaded(view_data, move |join: JoinView| {
-        let error = feedback.error.clone();
-        let needs_code = feedback.needs_code;
+        let JoinFeedback { error, needs_code } = feedback;
         view! {
             <PageTitle text="Join an organization · Customer Portal" />
             <div class="auth">
@@ -365,7 +364,6 @@ pub fn JoinPage() -> impl IntoView {
                 <p class="error" role="alert">{error}</p>
             </div>
         }
-        .into_any()
     })
 }
 

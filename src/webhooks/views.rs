@@ -24,7 +24,7 @@ pub fn WebhooksPage() -> impl IntoView {
     let add = ServerAction::<AddWebhook>::new();
     let remove = ServerAction::<RemoveWebhook>::new();
     loaded(tab, move |tab: WebhooksTab| {
-        view! { <WebhooksView tab add remove /> }.into_any()
+        view! { <WebhooksView tab add remove /> }
     })
 }
 

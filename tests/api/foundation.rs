@@ -595,3 +595,44 @@ async fn the_navigation_marks_the_page_it_is_on(pool: PgPool) {
         );
     }
 }
+
+/// A page's loads (the header's lists, the page's own data) run side by side, and none keeps a
+/// database connection while the render waits on another: with a pool of 2 connections, 12
+/// customers' views at once, none of them cached, all render whole. (A load begun at the
+/// first render pass and awaited only later held its connection meanwhile: 2 such views took
+/// the whole pool, and every view waited for the acquire timeout.)
+#[sqlx::test]
+async fn pages_render_side_by_side_on_a_small_pool(pool: PgPool) {
+    let small = PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let app = crate::helpers::TestApp::new(small);
+    let (customer, env, _) = app.customer_with_secrets(1).await;
+    let pages = [
+        format!("/environments/{env}/api-secrets"),
+        format!("/environments/{env}/webhooks"),
+        "/environments".to_owned(),
+        "/members".to_owned(),
+    ];
+    let started = std::time::Instant::now();
+    let mut views = tokio::task::JoinSet::new();
+    for view in 0..12 {
+        let (mut client, page) = (customer.clone(), pages[view % pages.len()].clone());
+        views.spawn(async move { (client.get(&page).await, page) });
+    }
+    for (reply, page) in views.join_all().await {
+        assert_eq!(reply.status, StatusCode::OK, "{page}: {}", reply.body);
+        assert!(
+            reply.body.contains(r#"class="who">ada@example.com<"#),
+            "{page}: the header's lists are missing"
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the views waited for the pool: {:?}",
+        started.elapsed()
+    );
+}

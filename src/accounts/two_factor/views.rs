@@ -17,7 +17,7 @@ use crate::{
 
 #[component]
 pub fn SecurityPage() -> impl IntoView {
-    let status = Resource::new(|| (), |_| security_status());
+    let status = security_status();
     let revealed = use_context::<Revealed>().unwrap_or_default();
     let error = revealed.error.clone();
     view! {
@@ -31,7 +31,7 @@ pub fn SecurityPage() -> impl IntoView {
         {loaded(
             status,
             move |status: SecurityView| {
-                view! { <TwoFactor status revealed=revealed.clone() /> }.into_any()
+                view! { <TwoFactor status revealed /> }
             },
         )}
     }
@@ -209,7 +209,7 @@ pub fn SecondStepPage() -> impl IntoView {
     let body = match posted {
         Some(feedback) => view! { <SecondStepForm error=feedback.error /> }.into_any(),
         None => {
-            let awaited = Resource::new(|| (), |_| second_step_awaited());
+            let awaited = second_step_awaited();
             loaded(awaited, |awaited: bool| {
                 if awaited {
                     return view! { <SecondStepForm error=None /> }.into_any();

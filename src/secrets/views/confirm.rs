@@ -26,14 +26,11 @@ use crate::{
 };
 
 /// The environment and the secret the URL names (`/environments/{id}/api-secrets/{secret}/…`).
-pub(super) fn environment_and_secret() -> impl Fn() -> Option<(Uuid, Uuid)> + Copy {
-    let params = use_params_map();
-    move || {
-        params.with(|p| {
-            let id = |name| p.get(name).and_then(|v| Uuid::try_parse(&v).ok());
-            id("id").zip(id("secret"))
-        })
-    }
+pub(super) fn environment_and_secret() -> Option<(Uuid, Uuid)> {
+    use_params_map().with_untracked(|p| {
+        let id = |name| p.get(name).and_then(|v| Uuid::try_parse(&v).ok());
+        id("id").zip(id("secret"))
+    })
 }
 
 /// `/environments/{id}/api-secrets/{secret}/new`, where creating by a plain form leads: the new
@@ -42,13 +39,13 @@ pub(super) fn environment_and_secret() -> impl Fn() -> Option<(Uuid, Uuid)> + Co
 #[component]
 pub fn NewSecretPage() -> impl IntoView {
     let ids = environment_and_secret();
-    let revealed = Resource::new(ids, |ids| async move {
+    let revealed = async move {
         let (environment_id, secret_id) = ids.ok_or(AppError::NotFound)?;
         let revealed = take_new_api_secret(environment_id, secret_id).await?;
         Ok((environment_id, revealed))
-    });
+    };
     loaded(revealed, |(environment_id, revealed)| {
-        view! { <NewSecretView environment_id revealed /> }.into_any()
+        view! { <NewSecretView environment_id revealed /> }
     })
 }
 
@@ -105,14 +102,14 @@ fn NewSecretView(environment_id: Uuid, revealed: Option<RevealedSecret>) -> impl
 }
 
 /// The tab's data and the secret the URL names (not found if the environment has no such one).
-fn tab_and_secret() -> Resource<Result<(SecretsTab, SecretSummary), AppError>> {
+fn tab_and_secret() -> impl Future<Output = Result<(SecretsTab, SecretSummary), AppError>> + Send {
     let ids = environment_and_secret();
-    Resource::new(ids, |ids| async move {
+    async move {
         let (environment_id, secret_id) = ids.ok_or(AppError::NotFound)?;
         let tab = list_api_secrets(environment_id).await?;
         let secret = tab.secrets.iter().find(|s| s.id == secret_id).cloned();
         Ok((tab, secret.ok_or(AppError::NotFound)?))
-    })
+    }
 }
 
 /// `/environments/{id}/api-secrets/{secret}/use-with-webhooks`: "Use with webhooks", confirmed.

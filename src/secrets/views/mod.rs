@@ -64,7 +64,6 @@ pub fn ApiSecretsPage() -> impl IntoView {
     let create = use_context::<CreateFeedback>().unwrap_or_default();
     let notice = take_notice();
     loaded(page, move |SecretsPage { tab, failed }| {
-        let (create, notice) = (create.clone(), notice.clone());
         view! {
             <PageTitle text=format!("API secrets · {} · Customer Portal", tab.environment.name) />
             <h1>"API secrets"</h1>
@@ -77,7 +76,6 @@ pub fn ApiSecretsPage() -> impl IntoView {
             <SecretsTabView tab create notice />
             <FailedRequestsSection requests=failed />
         }
-        .into_any()
     })
 }
 
@@ -90,7 +88,7 @@ fn take_notice() -> String {
             crate::secrets::notice::read(&parts.headers)
         })
         .flatten();
-        let environment_id = crate::environments::views::current_environment_id().get_untracked();
+        let environment_id = crate::environments::views::current_environment_id();
         let state = use_context::<crate::platform::state::AppState>();
         let response = use_context::<leptos_axum::ResponseOptions>();
         if let (Some(_), Some(id), Some(state), Some(response)) =

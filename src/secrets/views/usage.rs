@@ -60,15 +60,13 @@ pub fn Sparkline(days: Vec<i64>) -> impl IntoView {
 #[component]
 pub fn SecretUsagePage() -> impl IntoView {
     let ids = super::confirm::environment_and_secret();
-    let usage = Resource::new(ids, |ids| async move {
+    let usage = async move {
         match ids {
             Some((environment_id, secret_id)) => api_secret_usage(environment_id, secret_id).await,
             None => Err(crate::error::AppError::NotFound),
         }
-    });
-    loaded(usage, |usage: SecretUsage| {
-        view! { <UsageView usage /> }.into_any()
-    })
+    };
+    loaded(usage, |usage: SecretUsage| view! { <UsageView usage /> })
 }
 
 #[component]
