@@ -142,7 +142,7 @@ pub fn App() -> impl IntoView {
                 }}
             </main>
             <footer class="site-footer">
-                <NavLink href="/status".into()>"System status"</NavLink>
+                <NavLink href="/status".into() label="System status" />
             </footer>
         </Router>
     }
@@ -183,21 +183,27 @@ fn Header(shell: ShellLoad) -> impl IntoView {
                             <nav aria-label="Portal">
                                 <ul class="tabs">
                                     <li>
-                                        <NavLink href=tab_href("api-secrets")>"API secrets"</NavLink>
+                                        <NavLink href=tab_href("api-secrets") label="API secrets" />
                                     </li>
                                     <li>
-                                        <NavLink href=tab_href("webhooks")>"Webhooks"</NavLink>
+                                        <NavLink href=tab_href("webhooks") label="Webhooks" />
                                     </li>
                                     <li>
-                                        <NavLink href="/environments".into() exact=true>
-                                            "Environments"
-                                        </NavLink>
+                                        <NavLink
+                                            href="/environments".into()
+                                            exact=true
+                                            label="Environments"
+                                        />
                                     </li>
                                     <li>
-                                        <NavLink href="/members".into() exact=true>"Members"</NavLink>
+                                        <NavLink
+                                            href="/members".into()
+                                            exact=true
+                                            label="Members"
+                                        />
                                     </li>
                                     <li>
-                                        <NavLink href="/audit-log".into()>"Audit log"</NavLink>
+                                        <NavLink href="/audit-log".into() label="Audit log" />
                                     </li>
                                 </ul>
                             </nav>
@@ -223,16 +229,17 @@ fn Header(shell: ShellLoad) -> impl IntoView {
 /// (unless `exact`) below it. The shell is rendered on the server only (no island, no client-side
 /// router), so this is decided once, from the request's path.
 #[component]
-fn NavLink(href: String, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
-    let path = use_location().pathname.get_untracked();
-    let below = !exact
-        && path
-            .strip_prefix(href.as_str())
-            .is_some_and(|rest| rest.starts_with('/'));
-    let current = (path == href || below).then_some("page");
+fn NavLink(href: String, #[prop(optional)] exact: bool, label: &'static str) -> impl IntoView {
+    let current = use_location().pathname.with_untracked(|path| {
+        let below = !exact
+            && path
+                .strip_prefix(href.as_str())
+                .is_some_and(|rest| rest.starts_with('/'));
+        (*path == href || below).then_some("page")
+    });
     view! {
         <a href=href aria-current=current>
-            {children()}
+            {label}
         </a>
     }
 }

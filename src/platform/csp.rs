@@ -9,7 +9,10 @@
 //! are `nosniff`, no uploads).
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        LazyLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -32,12 +35,15 @@ pub const REPORTING_ENDPOINTS: &str = "csp=\"/csp-reports\"";
 /// The policy for a page whose scripts carry `nonce`.
 pub fn for_page(nonce: &str) -> String {
     // cargo-leptos's live reload (`--watch`, development only) talks over a WebSocket on its
-    // own port.
-    let reload = if std::env::var_os("LEPTOS_WATCH").is_some() {
-        " ws:"
-    } else {
-        ""
-    };
+    // own port. Read once: the environment is read under a process-wide lock.
+    static RELOAD: LazyLock<&str> = LazyLock::new(|| {
+        if std::env::var_os("LEPTOS_WATCH").is_some() {
+            " ws:"
+        } else {
+            ""
+        }
+    });
+    let reload = *RELOAD;
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'{reload}; \

@@ -45,10 +45,10 @@ pub fn error_of<T: Clone + Send + Sync + 'static>(
 /// A page's data once `data` has loaded: `view` renders it; a missing (or someone else's) one
 /// is "Page not found" with 404; any other error is said in an alert.
 ///
-/// Pages are rendered on the server only, whole (`SsrMode::Async`), and read once: a plain
-/// future is awaited where it stands. A `Resource` under a `Suspense` would add what only a
-/// page that loads again in the browser needs (a reactive node, a boundary that walks its
-/// children once more to find reads): over a third of the API secrets tab's CPU time.
+/// Pages are rendered on the server only, whole (`SsrMode::Async`), and read their data once:
+/// a plain future, [`start`]ed at once and awaited in place. A `Resource` under a `Suspense`
+/// would add what only a view that loads again in the browser needs: a reactive node registered
+/// for hydration, and a boundary that walks its children once more to find their reads.
 pub fn loaded<T, V>(
     data: impl Future<Output = Result<T, AppError>> + Send + 'static,
     view: impl FnOnce(T) -> V + Send + 'static,
@@ -71,9 +71,9 @@ where
 
 /// `load`, started now. What is cached is there at once; a load that has to wait (for the
 /// database) goes on by itself, with the page's context, while the page renders. The render
-/// awaits a page's loads one after the other: a load begun and then left unpolled would keep its
-/// database connection while the render waits on another, and enough pages at once would hold
-/// the whole pool.
+/// awaits a page's loads one after the other, so a load begun and then left unpolled would keep
+/// its database connection while the render waits on another, and enough pages at once would
+/// hold the whole pool.
 pub fn start<T: Send + 'static>(
     load: impl Future<Output = Result<T, AppError>> + Send + 'static,
 ) -> impl Future<Output = Result<T, AppError>> + Send + 'static {
@@ -91,7 +91,7 @@ pub fn start<T: Send + 'static>(
             // The page may be gone (its client left): then nobody awaits this.
             let _ = done.send(load.await);
         }));
-        // The sender went without sending: the load panicked (and was logged).
+        // The sender went without sending: the load panicked, or the server is shutting down.
         Either::Right(async move { loaded.await.unwrap_or(Err(AppError::Internal)) })
     }
     #[cfg(not(feature = "ssr"))]

@@ -598,9 +598,8 @@ async fn the_navigation_marks_the_page_it_is_on(pool: PgPool) {
 
 /// A page's loads (the header's lists, the page's own data) run side by side, and none keeps a
 /// database connection while the render waits on another: with a pool of 2 connections, 12
-/// customers' views at once, none of them cached, all render whole. (A load begun at the
-/// first render pass and awaited only later held its connection meanwhile: 2 such views took
-/// the whole pool, and every view waited for the acquire timeout.)
+/// customers' views at once, none of them cached, all render whole, without waiting for a
+/// connection that a view's own begun load holds.
 #[sqlx::test]
 async fn pages_render_side_by_side_on_a_small_pool(pool: PgPool) {
     let small = PgPoolOptions::new()
