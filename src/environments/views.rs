@@ -8,7 +8,7 @@ use super::{CreateEnvironment, Environment, RenameEnvironment, ShellLoad};
 use crate::{
     accounts::roles::Action,
     error::AppError,
-    ui::{DataTable, PageTitle},
+    ui::{DataTable, PageTitle, error_of},
 };
 
 /// The environment id in the current URL (`/environments/{id}/…`), if any. Pages and the
@@ -44,20 +44,8 @@ pub fn EnvironmentsPage() -> impl IntoView {
     let create = ServerAction::<CreateEnvironment>::new();
     let rename = ServerAction::<RenameEnvironment>::new();
     let shell = expect_context::<ShellLoad>();
-    let create_error = move || {
-        create
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| e.to_string())
-    };
-    let rename_error = move || {
-        rename
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| e.to_string())
-    };
+    let create_error = error_of(create.value());
+    let rename_error = error_of(rename.value());
 
     view! {
         <PageTitle text="Environments · Customer Portal" />
