@@ -121,10 +121,6 @@ pub fn state(config: Config, pool: sqlx::PgPool) -> AppState {
     })
 }
 
-/// Deletes expired sessions, sign-in failures older than the throttling window, accepted
-/// signatures whose timestamps have left the window and webhook deliveries past their
-/// retention, and queues API secrets' expiry notices, every `interval` (a minute unless
-/// configured otherwise).
 /// Writes what requests counted in memory (usage, refusals) every `interval` (normally
 /// [`usage::FLUSH_INTERVAL`]) until the pool closes (the server flushes once more after its last
 /// request on shutdown).
@@ -153,6 +149,10 @@ async fn flush(state: &AppState) {
 /// How long per-hour request counts and callers of API secrets are kept.
 const USAGE_RETENTION_DAYS: i32 = 90;
 
+/// Deletes expired sessions, sign-in failures older than the throttling window, accepted
+/// signatures whose timestamps have left the window and webhook deliveries past their
+/// retention, and queues API secrets' expiry notices, every `interval` (a minute unless
+/// configured otherwise).
 async fn janitor(pool: sqlx::PgPool, interval: Duration) {
     use tower_sessions::ExpiredDeletion;
     let store = session::store(pool.clone());

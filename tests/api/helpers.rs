@@ -1,6 +1,6 @@
-//! A tiny HTTP client over the real router (no network): keeps the session cookie like a
-//! browser, and says where requests come from like a browser does.
-#![allow(dead_code)] // logs.rs and server.rs include this file and use part of it
+//! A tiny HTTP client over the real router (no network) or, for the tests of the server's own
+//! process, over real HTTP: keeps the session cookie like a browser, and says where requests come
+//! from like a browser does.
 
 use axum::{
     Router,
@@ -106,9 +106,18 @@ impl TestApp {
 
 #[derive(Clone)]
 pub struct Client {
-    app: Router,
+    to: Transport,
     pub cookie: Option<String>,
+    /// The client's address, as the router sees it (over HTTP, the socket's is used).
     pub ip: std::net::IpAddr,
+}
+
+/// How a [`Client`]'s requests reach the portal.
+#[derive(Clone)]
+enum Transport {
+    Router(Router),
+    /// A server process listening at this address (`host:port`).
+    Http(String, reqwest::Client),
 }
 
 pub struct Reply {
@@ -132,9 +141,25 @@ impl Client {
 
     pub fn with_state(state: AppState) -> Client {
         Client {
-            app: router(state),
+            to: Transport::Router(router(state)),
             cookie: None,
             ip: [203, 0, 113, 7].into(),
+        }
+    }
+
+    /// A browser talking to the server process listening at `addr` (`host:port`).
+    pub fn over_http(addr: &str) -> Client {
+        Client {
+            to: Transport::Http(
+                addr.to_owned(),
+                // As the router answers: redirects are the test's to read, not to follow.
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap(),
+            ),
+            cookie: None,
+            ip: [127, 0, 0, 1].into(),
         }
     }
 
@@ -150,11 +175,16 @@ impl Client {
             request = request.header(header::COOKIE, cookie.clone());
         }
         let mut request: Request<Body> = request.body(body).unwrap();
-        let peer = std::net::SocketAddr::from((self.ip, 40000));
-        request
-            .extensions_mut()
-            .insert(axum::extract::ConnectInfo(peer));
-        let response: Response = self.app.clone().oneshot(request).await.unwrap();
+        let response = match &self.to {
+            Transport::Router(app) => {
+                let peer = std::net::SocketAddr::from((self.ip, 40000));
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(request).await.unwrap()
+            }
+            Transport::Http(addr, http) => over_http(http, addr, request).await,
+        };
         for value in response.headers().get_all(header::SET_COOKIE) {
             let value = value.to_str().unwrap();
             let pair = value.split(';').next().unwrap().to_owned();
@@ -221,6 +251,26 @@ impl Client {
         self.post_form("/sign-in", &[("email", email), ("password", password)])
             .await
     }
+}
+
+/// Sends `request` to the server process at `addr` (the `Host` header kept as the test set it),
+/// and reads its whole answer.
+async fn over_http(http: &reqwest::Client, addr: &str, request: Request<Body>) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    let url = format!("http://{addr}{}", parts.uri);
+    let reply = http
+        .request(parts.method, url)
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let mut response = Response::builder().status(reply.status());
+    *response.headers_mut().unwrap() = reply.headers().clone();
+    response
+        .body(Body::from(reply.bytes().await.unwrap()))
+        .unwrap()
 }
 
 /// The environment id in a `/environments/{id}/api-secrets` redirect.

@@ -1,7 +1,6 @@
 //! The integration tests, one binary (one link): the real router and a real Postgres
-//! (`#[sqlx::test]`: a fresh database per test), a module per area. `logs.rs` and `server.rs`
-//! stay binaries of their own: one installs the process-wide log subscriber, the other runs the
-//! server's own binary.
+//! (`#[sqlx::test]`: a fresh database per test), a module per area; `logs` and `server` run the
+//! server's own binary (`process`).
 #![cfg(feature = "ssr")]
 
 mod accounts;
@@ -12,11 +11,14 @@ mod expiry;
 mod failed_requests;
 mod foundation;
 mod helpers;
+mod logs;
 mod members;
 mod plain_forms;
+mod process;
 mod rest_api;
 mod roles;
 mod rotation;
+mod server;
 mod sessions;
 mod snippets;
 mod step_up;

@@ -1,138 +1,32 @@
-//! The real server binary, a process of its own, over real HTTP: stopped with SIGTERM, it writes
-//! its last requests' usage on the way out; with its database stopped under traffic, it answers
-//! every request within a second, each in its caller's shape, goes on verifying signed calls with
-//! the keys it holds, and recovers once the database is back, losing no usage.
-#![cfg(feature = "ssr")]
-
-#[path = "api/helpers.rs"]
-mod common;
+//! The real server binary over real HTTP: stopped with SIGTERM, it writes its last requests'
+//! usage on the way out; with its database stopped under traffic, it answers every request within
+//! a second, each in its caller's shape, goes on verifying signed calls with the keys it holds,
+//! and recovers once the database is back, losing no usage.
 
 use std::{
     path::PathBuf,
-    process::{Child, Command, ExitStatus, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use sqlx::PgPool;
 
-/// The URL of the test's own database (the server is a separate process).
-fn database_url(pool: &PgPool) -> String {
-    let mut url = url::Url::parse(&std::env::var("DATABASE_URL").unwrap()).unwrap();
-    url.set_path(&format!(
-        "/{}",
-        pool.connect_options().get_database().unwrap()
-    ));
-    url.to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The server binary, killed if the test ends without stopping it.
-struct Server {
-    child: Child,
-    addr: String,
-    http: reqwest::Client,
-}
-
-impl Server {
-    /// Started on a free port against `database_url`, writing usage every `flush_ms`; returns
-    /// once it answers.
-    async fn start(database_url: &str, flush_ms: &str) -> Server {
-        let addr = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(env!("CARGO_BIN_EXE_portal"))
-            .env("DATABASE_URL", database_url)
-            .env("DATABASE_MAX_CONNECTIONS", "3")
-            .env(
-                "PORTAL_LEPTOS_TOML",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml"),
-            )
-            .env("LEPTOS_SITE_ADDR", &addr)
-            .env("LEPTOS_ENV", "DEV")
-            // The bundles are not built for these tests (no hash.txt beside the test binary).
-            .env("LEPTOS_HASH_FILES", "false")
-            .env("PORTAL_SECRETS_KEYS", common::TEST_KEYS)
-            .env("PORTAL_USAGE_FLUSH_MS", flush_ms)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            addr,
-            http: reqwest::Client::new(),
-        };
-        let started = Instant::now();
-        while server.get("/readyz").send().await.is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        server
-    }
-
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.get(format!("http://{}{path}", self.addr))
-    }
-
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.post(format!("http://{}{path}", self.addr))
-    }
-
-    /// `GET path` signed now with `secret`, as a customer's backend sends it.
-    fn signed_get(&self, secret: &str, path: &str) -> reqwest::RequestBuilder {
-        let timestamp = chrono::Utc::now().timestamp_millis().to_string();
-        let signature =
-            portal::platform::signature::sign(secret.as_bytes(), "GET", path, &timestamp, b"");
-        self.get(path)
-            .header("x-cs-timestamp", timestamp)
-            .header("x-cs-signature", signature)
-    }
-
-    /// SIGTERM, then its exit status (within 30 s).
-    async fn stop(mut self) -> ExitStatus {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let stopped = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                stopped.elapsed() < Duration::from_secs(30),
-                "the server did not stop"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::{
+    helpers::{TestApp, created, eventually},
+    process::{Server, database_url, free_port},
+};
 
 #[sqlx::test]
 async fn a_graceful_stop_writes_the_last_used_dates(pool: PgPool) {
-    let (mut client, env) = common::TestApp::new(pool.clone())
-        .customer("ada@example.com")
-        .await;
-    let secret = common::created(&mut client, env).await;
+    let (mut client, env) = TestApp::new(pool.clone()).customer("ada@example.com").await;
+    let secret = created(&mut client, env).await;
 
     // Usage is written hourly: only the write on the way out can write it.
-    let server = Server::start(&database_url(&pool), "3600000").await;
+    let server = Server::start(
+        &database_url(&pool),
+        &[("PORTAL_USAGE_FLUSH_MS", "3600000")],
+    )
+    .await;
     let path = format!("/api/v1/environments/{env}/ping");
     let reply = server
         .signed_get(&secret.value, &path)
@@ -242,14 +136,12 @@ async fn a_database_outage_is_answered_at_once_and_survived() {
     let cluster = Cluster::new();
     let pool = PgPool::connect(&cluster.url()).await.unwrap();
     sqlx::migrate!().run(&pool).await.unwrap();
-    let (mut client, env) = common::TestApp::new(pool.clone())
-        .customer("ada@example.com")
-        .await;
-    let secret = common::created(&mut client, env).await;
+    let (mut client, env) = TestApp::new(pool.clone()).customer("ada@example.com").await;
+    let secret = created(&mut client, env).await;
     let cookie = client.cookie.clone().unwrap();
     pool.close().await;
 
-    let server = Server::start(&cluster.url(), "200").await;
+    let server = Server::start(&cluster.url(), &[("PORTAL_USAGE_FLUSH_MS", "200")]).await;
     let tab = format!("/environments/{env}/api-secrets");
     let ping = format!("/api/v1/environments/{env}/ping");
     let list = format!("/api/v1/environments/{env}/api-secrets");
@@ -373,7 +265,7 @@ async fn a_database_outage_is_answered_at_once_and_survived() {
         .unwrap()
         .unwrap_or(0)
     };
-    common::eventually("every accepted call's usage is written", || async {
+    eventually("every accepted call's usage is written", || async {
         written().await == accepted
     })
     .await;

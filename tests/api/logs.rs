@@ -1,53 +1,33 @@
-//! Everything the server logs, captured by the process-wide subscriber. A test binary of its own:
-//! a thread-local subscriber (`set_default`) races with other tests' threads over tracing's
-//! per-callsite interest cache, and then sees nothing.
-#![cfg(feature = "ssr")]
-
-#[path = "api/helpers.rs"]
-mod common;
-
-use std::sync::{Arc, Mutex};
+//! Everything the server process writes, at every level of every module, while secrets are
+//! created, listed, refused and removed, an invitation is made, opened, refused and accepted, and
+//! two-factor authentication is set up and used: no secret's value, invitation token, password,
+//! two-factor key or code is ever in it. The server's own binary, with its own log setup, over
+//! real HTTP: what an operator's log collector would receive.
 
 use axum::http::StatusCode;
-use common::{create, created, list, remove};
 use portal::secrets::removal_phrase;
 use sqlx::PgPool;
 
-/// Everything the server logs (every level, every module) while secrets are created, listed,
-/// refused and removed, an invitation is made, opened, refused and accepted, and two-factor
-/// authentication is set up and used: no secret's value, invitation token, password, two-factor
-/// key or code is ever in it.
+use crate::{
+    helpers::{
+        PASSWORD, code_at, create, created, environment_id, invitation_link, list, now, remove,
+        turn_on_with_key,
+    },
+    process::{Server, database_url},
+};
+
 #[sqlx::test]
 async fn secrets_tokens_passwords_and_two_factor_codes_never_reach_the_logs(pool: PgPool) {
-    use tracing_subscriber::fmt::MakeWriter;
-
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Capture {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    impl<'a> MakeWriter<'a> for Capture {
-        type Writer = Capture;
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
-
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(capture.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
-
-    let app = common::TestApp::new(pool.clone());
-    let (mut client, env) = app.customer("ada@example.com").await;
+    let server = Server::start(&database_url(&pool), &[("RUST_LOG", "trace")]).await;
+    let mut client = server.client();
+    let signed_up = client.sign_up("ada@example.com", "Acme").await;
+    assert_eq!(
+        signed_up.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_up.body
+    );
+    let env = environment_id(signed_up.location());
     let mut values = Vec::new();
     for _ in 0..3 {
         values.push(created(&mut client, env).await);
@@ -64,29 +44,31 @@ async fn secrets_tokens_passwords_and_two_factor_codes_never_reach_the_logs(pool
         .get(&format!("/environments/{env}/api-secrets"))
         .await;
     let invited = client.invite("bob@example.com", "developer").await;
-    let link = common::invitation_link(&invited.body).unwrap();
+    let link = invitation_link(&invited.body).unwrap();
     let token = link.split_once("token=").unwrap().1.to_owned();
-    let mut bob = app.client();
+    let mut bob = server.client();
     bob.open_invitation(&format!("{link}x")).await;
     bob.open_invitation(&link).await;
     bob.post_form("/join/sign-up", &[("password", "short")])
         .await;
-    bob.post_form("/join/sign-up", &[("password", common::PASSWORD)])
+    let joined = bob
+        .post_form("/join/sign-up", &[("password", PASSWORD)])
         .await;
+    assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
     bob.open_invitation(&link).await;
     // Passwords typed to confirm a dangerous action, right or wrong.
     let guess = "my wrong guess 4711";
-    for password in [guess, common::PASSWORD] {
+    for password in [guess, PASSWORD] {
         client
             .post_form("/rpc/confirm_password", &[("password", password)])
             .await;
     }
 
     // Two-factor authentication: its key, codes and recovery codes, right and wrong.
-    let (key, seed, codes) = common::turn_on_with_key(&mut client).await;
+    let (key, seed, codes) = turn_on_with_key(&mut client).await;
     client.post_form("/sign-out", &[]).await;
-    client.sign_in("ada@example.com", common::PASSWORD).await;
-    let wrong_code = if common::code_at(&seed, common::now()) == "424242" {
+    client.sign_in("ada@example.com", PASSWORD).await;
+    let wrong_code = if code_at(&seed, now()) == "424242" {
         "242424"
     } else {
         "424242"
@@ -96,8 +78,16 @@ async fn secrets_tokens_passwords_and_two_factor_codes_never_reach_the_logs(pool
             .post_form("/sign-in/two-factor", &[("code", code)])
             .await;
     }
+    let signed_in = client
+        .get(&format!("/environments/{env}/api-secrets"))
+        .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::OK,
+        "the recovery code signed in"
+    );
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = server.log();
     assert!(logs.contains("/rpc/create_api_secret"), "the capture works");
     for created in &values {
         assert!(
@@ -108,7 +98,7 @@ async fn secrets_tokens_passwords_and_two_factor_codes_never_reach_the_logs(pool
     assert!(logs.contains("/invitations/accept"), "the capture works");
     assert!(!logs.contains(&token[4..20]), "a token reached the logs");
     assert!(logs.contains("/rpc/confirm_password"), "the capture works");
-    for password in [guess, common::PASSWORD] {
+    for password in [guess, PASSWORD] {
         assert!(!logs.contains(password), "a password reached the logs");
     }
     assert!(logs.contains("/sign-in/two-factor"), "the capture works");
