@@ -99,8 +99,11 @@ pub(super) fn IslandScripts(bundles: Bundles) -> impl IntoView {
     if let Some(context) = Owner::current_shared_context() {
         hydration_context::SharedContext::set_is_hydrating(&*context, false);
     }
+    // Fetched at low priority: the islands start once the page is idle, so on a slow link the
+    // 190 KB of WASM should not take bandwidth from the document and its stylesheet, which the
+    // first paint waits for.
     view! {
-        <link rel="modulepreload" href=bundles.js />
+        <link rel="modulepreload" href=bundles.js fetchpriority="low" />
         // `crossorigin`: the WASM is fetched in CORS mode, which a preload must match to be used.
         <link
             rel="preload"
@@ -108,6 +111,7 @@ pub(super) fn IslandScripts(bundles: Bundles) -> impl IntoView {
             r#as="fetch"
             r#type="application/wasm"
             crossorigin="anonymous"
+            fetchpriority="low"
         />
         <script type="module" nonce=leptos::nonce::use_nonce()>
             {bundles.start}

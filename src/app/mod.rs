@@ -46,6 +46,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
+                <meta
+                    name="description"
+                    content="Create, rotate and remove the API secrets that sign your REST API calls and our webhooks."
+                />
                 <link id="leptos" rel="stylesheet" href=bundles.css.clone() />
                 <link rel="icon" href="/favicon.ico" sizes="any" />
                 <AutoReload options />

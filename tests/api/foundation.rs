@@ -522,8 +522,9 @@ async fn a_session_the_store_cannot_save_is_answered_as_the_database_unavailable
     );
 }
 
-/// Pages preload the JS and the WASM and start the islands from one inline script, with the
-/// page's nonce on the script only (a link's `crossorigin` is a CORS mode, not a nonce).
+/// Pages preload the JS and the WASM (at low priority: the first paint does not wait for them)
+/// and start the islands from one inline script, with the page's nonce on the script only (a
+/// link's `crossorigin` is a CORS mode, not a nonce).
 #[sqlx::test]
 async fn pages_preload_their_bundles_and_start_the_islands(pool: PgPool) {
     let mut client = crate::helpers::Client::new(pool);
@@ -532,12 +533,14 @@ async fn pages_preload_their_bundles_and_start_the_islands(pool: PgPool) {
         let nonce = page_nonce(&reply.headers);
         let body = &reply.body;
         assert!(
-            body.contains(r#"<link rel="modulepreload" href="/pkg/portal.js">"#),
+            body.contains(
+                r#"<link rel="modulepreload" href="/pkg/portal.js" fetchpriority="low">"#
+            ),
             "{uri}: {body}"
         );
         assert!(
             body.contains(
-                r#"<link rel="preload" href="/pkg/portal.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">"#
+                r#"<link rel="preload" href="/pkg/portal.wasm" as="fetch" type="application/wasm" crossorigin="anonymous" fetchpriority="low">"#
             ),
             "{uri}: {body}"
         );
