@@ -16,7 +16,7 @@ use super::{
     db::{Member, confirm_session},
     handlers::{Authentication, authenticate},
     session::require_member,
-    throttle::clear_account,
+    throttle::release,
     two_factor::{
         is_code,
         verify::{Proof, Purpose, check},
@@ -69,12 +69,15 @@ pub async fn confirm(
         }
     } else {
         match authenticate(state, &email, password, origin).await? {
-            Authentication::Verified(user_id) | Authentication::NeedsSecondFactor(user_id)
-                if user_id == member.user_id =>
-            {
-                // This session passed the second factor already: the right password clears
-                // the count it was checked under, as a sign-in would.
-                clear_account(&state.pool, &email).await?;
+            Authentication::Verified(user_id) if user_id == member.user_id => {
+                confirm_session(&state.pool, member.session_id).await?;
+                return Ok(());
+            }
+            Authentication::NeedsSecondFactor(user_id) if user_id == member.user_id => {
+                // This session passed the second factor already, so its right password is not
+                // a failure. But it does not clear the wrong codes counted before it: a stolen
+                // session and password would reset the count and guess codes without end.
+                release(&state.pool, &email, origin.address()).await?;
                 confirm_session(&state.pool, member.session_id).await?;
                 return Ok(());
             }

@@ -42,7 +42,7 @@ impl RetryAfter {
 
 /// Whether an attempt may go on to its password. A reserved sign-in attempt is counted before
 /// its password is checked: it stays as a failure unless the sign-in succeeds (then
-/// [`clear_account`] removes it with the account's other failures).
+/// [`clear_account`] removes it with the account's other failures, or [`release`] only it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reservation {
     Reserved,
@@ -175,6 +175,24 @@ pub async fn clear_account(db: impl PgExecutor<'_>, email: &Email) -> Result<(),
     sqlx::query!(
         "DELETE FROM sign_in_failures WHERE email = $1",
         email.as_str()
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Takes back one attempt counted for this account and address (the latest): for a right
+/// password that must not clear the account's other failures, as [`clear_account`] would.
+pub async fn release(
+    db: impl PgExecutor<'_>,
+    email: &Email,
+    ip: IpAddr,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM sign_in_failures WHERE id = (
+           SELECT id FROM sign_in_failures WHERE email = $1 AND ip = $2 ORDER BY id DESC LIMIT 1)",
+        email.as_str(),
+        address_key(ip),
     )
     .execute(db)
     .await

@@ -195,11 +195,13 @@ struct Confirmation {
 
 impl Confirmation {
     /// Its step-up, its action; done, back to the tab, which says so.
-    async fn run(self, member: Member, origin: Origin, form: ConfirmForm) -> Response {
+    async fn run(mut self, member: Member, origin: Origin, form: ConfirmForm) -> Response {
         let member = match confirmed_by_form(&self.state, member, form.password, &origin).await {
             Ok(member) => member,
             Err(error) => return self.refused(error).await,
         };
+        // A refusal's page is rendered for the member as confirmed now: it asks no password.
+        self.extensions.insert(member.clone());
         let (state, environment_id, secret_id) = (&self.state, self.environment_id, self.secret_id);
         // The secret's masked form in the list an action left.
         let in_list = |secrets: Vec<super::SecretSummary>| {

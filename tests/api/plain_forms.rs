@@ -225,6 +225,24 @@ async fn a_plain_form_asks_for_the_password_when_the_confirmation_is_old(pool: P
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(count(&pool, "SELECT count(*) FROM api_secrets").await, 1);
+
+    // A confirmation page posted with the right password and a wrong phrase: the page that says
+    // so asks for no password again, as the password confirmed the session.
+    create_by_form(&mut client, env, "").await;
+    confirmed_ago(&pool, "ada@example.com", 3600).await;
+    let mut fresh = TestApp::new(pool.clone()).client();
+    fresh.cookie = client.cookie.clone();
+    let mut client = fresh;
+    let page = format!("{}/{}/remove", tab(env), list(&mut client, env).await[1].id);
+    let asked = client.get(&page).await;
+    assert!(asked.body.contains("name=\"password\""), "{}", asked.body);
+    let wrong = client
+        .post_form(&page, &[("phrase", "remove it"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&wrong.body).contains(WRONG_PHRASE), "{}", wrong.body);
+    assert!(!wrong.body.contains("name=\"password\""), "{}", wrong.body);
+    assert_eq!(count(&pool, "SELECT count(*) FROM api_secrets").await, 2);
 }
 
 #[sqlx::test]

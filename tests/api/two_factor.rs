@@ -212,6 +212,31 @@ async fn wrong_codes_are_throttled_and_the_right_password_does_not_reset_the_cou
     assert!(right.headers.contains_key(header::RETRY_AFTER));
 }
 
+/// A password step-up (by a session that passed the second factor) counts no failure, and takes
+/// back none counted before it: a stolen session and password cannot reset the count of wrong
+/// codes to guess more.
+#[sqlx::test]
+async fn a_password_step_up_neither_counts_nor_clears_wrong_codes(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let (mut ada, env) = app.customer("ada@example.com").await;
+    turn_on(&mut ada).await;
+    let mut thief = app.client();
+    thief.ip = [198, 51, 100, 9].into();
+    password_step(&mut thief, "ada@example.com").await;
+    let wrong = second_step(&mut thief, "123456").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    let failures = "SELECT count(*) FROM sign_in_failures WHERE email = 'ada@example.com'";
+    assert_eq!(count(&pool, failures).await, 2);
+    for _ in 0..3 {
+        let confirmed = ada
+            .post_form("/rpc/confirm_password", &[("password", PASSWORD)])
+            .await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+        assert_eq!(count(&pool, failures).await, 2);
+    }
+    created(&mut ada, env).await;
+}
+
 #[sqlx::test]
 async fn step_up_takes_a_code_once_and_changes_need_it(pool: PgPool) {
     let app = TestApp::new(pool.clone());
@@ -276,6 +301,39 @@ async fn step_up_takes_a_code_once_and_changes_need_it(pool: PgPool) {
     assert_eq!(count(&pool, "SELECT count(*) FROM recovery_codes").await, 0);
     let plain = ada.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(plain.location(), "/", "no second step once off");
+}
+
+/// Turning it off while an owner's "require it" is under way waits for that change, and is then
+/// refused: it cannot slip between the owner's check and commit.
+#[sqlx::test]
+async fn it_cannot_be_turned_off_while_an_organization_starts_to_require_it(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let (mut ada, _) = app.customer("ada@example.com").await;
+    let (seed, _) = turn_on(&mut ada).await;
+    let mut requiring = pool.begin().await.unwrap();
+    sqlx::query("UPDATE organizations SET require_two_factor = true")
+        .execute(&mut *requiring)
+        .await
+        .unwrap();
+    let code = code_at(&seed, now() + 30);
+    let disable = tokio::spawn(async move {
+        ada.post_form("/security/two-factor/disable", &[("code", &code)])
+            .await
+    });
+    // Until the request waits for the owner's change (or, were it not to, is done).
+    let waiting = "SELECT count(*) FROM pg_stat_activity
+                    WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    for _ in 0..200 {
+        if disable.is_finished() || count(&pool, waiting).await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    requiring.commit().await.unwrap();
+    let reply = disable.await.unwrap();
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert!(reply.body.contains("requires two-factor authentication"));
+    assert_eq!(count(&pool, "SELECT count(*) FROM two_factor").await, 1);
 }
 
 #[sqlx::test]

@@ -174,6 +174,30 @@ pub async fn status(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Status, sq
     .await
 }
 
+/// The organizations a person belongs to that require two-factor authentication, read under a
+/// share lock on each of their organizations until `tx` ends: an owner's change to the rule
+/// waits for it (and one that committed first is seen), so turning it off cannot slip between.
+pub async fn required_by_locked(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    // Every organization of theirs is locked, not only those that require it now: a row that
+    // does not match is not locked, and could start requiring it meanwhile.
+    let organizations = sqlx::query!(
+        "SELECT o.name, o.require_two_factor FROM memberships m
+           JOIN organizations o ON o.id = m.organization_id
+          WHERE m.user_id = $1 ORDER BY o.name FOR SHARE OF o",
+        user_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(organizations
+        .into_iter()
+        .filter(|o| o.require_two_factor)
+        .map(|o| o.name)
+        .collect())
+}
+
 /// Whether the organization requires two-factor authentication of its members.
 pub async fn set_required(
     db: impl PgExecutor<'_>,

@@ -158,15 +158,20 @@ pub async fn disable(
     Form(form): Form<CodeForm>,
 ) -> Response {
     let outcome = async {
-        let required_by = db::status(&state.pool, member.user_id).await?.required_by;
-        if !required_by.is_empty() {
-            let names = required_by.join(", ");
-            return Err(AppError::Conflict(format!(
+        let required = |names: Vec<String>| -> Result<(), Refused> {
+            if names.is_empty() {
+                return Ok(());
+            }
+            let names = names.join(", ");
+            Err(AppError::Conflict(format!(
                 "{names} requires two-factor authentication: it stays on while you are a member."
             ))
-            .into());
-        }
+            .into())
+        };
+        // Before the code is checked (a refusal uses none), and again under lock with it.
+        required(db::status(&state.pool, member.user_id).await?.required_by)?;
         let mut tx = proved(&state, &member, &form.code, &origin, Purpose::SignIn).await?;
+        required(db::required_by_locked(&mut tx, member.user_id).await?)?;
         if !db::disable(&mut tx, member.user_id).await? {
             return Err(AppError::Conflict(NOT_ON.into()).into());
         }
