@@ -22,8 +22,6 @@ pub fn hash_file_path(options: &LeptosOptions) -> PathBuf {
 #[derive(Clone)]
 pub(super) struct Bundles {
     pub css: Arc<str>,
-    js: Arc<str>,
-    wasm: Arc<str>,
     start: Arc<str>,
 }
 
@@ -78,8 +76,6 @@ impl Bundles {
         .into();
         Self {
             css: url("css"),
-            js,
-            wasm,
             start,
         }
     }
@@ -90,7 +86,9 @@ fn script_string(text: &str) -> String {
     format!("{text:?}").replace('<', "\\u003c")
 }
 
-/// Preloads the JS and the WASM, and starts the islands once the page is idle.
+/// Starts the islands once the page is idle. Their bundles are fetched then, not preloaded: the
+/// pages work without them (links and plain forms), so the first paint gets the whole link, and
+/// the 190 KB of WASM come after it.
 #[component]
 pub(super) fn IslandScripts(bundles: Bundles) -> impl IntoView {
     // Islands mode: the page is not hydrated, only its islands (which say so themselves), so
@@ -99,20 +97,7 @@ pub(super) fn IslandScripts(bundles: Bundles) -> impl IntoView {
     if let Some(context) = Owner::current_shared_context() {
         hydration_context::SharedContext::set_is_hydrating(&*context, false);
     }
-    // Fetched at low priority: the islands start once the page is idle, so on a slow link the
-    // 190 KB of WASM should not take bandwidth from the document and its stylesheet, which the
-    // first paint waits for.
     view! {
-        <link rel="modulepreload" href=bundles.js fetchpriority="low" />
-        // `crossorigin`: the WASM is fetched in CORS mode, which a preload must match to be used.
-        <link
-            rel="preload"
-            href=bundles.wasm
-            r#as="fetch"
-            r#type="application/wasm"
-            crossorigin="anonymous"
-            fetchpriority="low"
-        />
         <script type="module" nonce=leptos::nonce::use_nonce()>
             {bundles.start}
         </script>
@@ -128,8 +113,6 @@ mod tests {
         let options = LeptosOptions::builder().output_name("portal").build();
         let bundles = Bundles::named(&options, "js: J1\nwasm: W2\ncss: C3\n");
         assert_eq!(&*bundles.css, "/pkg/portal.C3.css");
-        assert_eq!(&*bundles.js, "/pkg/portal.J1.js");
-        assert_eq!(&*bundles.wasm, "/pkg/portal.W2.wasm");
         assert!(
             bundles
                 .start
@@ -142,7 +125,12 @@ mod tests {
         assert!(bundles.start.contains("requestIdleCallback"));
 
         let unhashed = Bundles::named(&options, "");
-        assert_eq!(&*unhashed.js, "/pkg/portal.js");
+        assert_eq!(&*unhashed.css, "/pkg/portal.css");
+        assert!(
+            unhashed
+                .start
+                .ends_with(r#")("/pkg/portal.js", "/pkg/portal.wasm");"#)
+        );
     }
 
     #[test]

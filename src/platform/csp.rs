@@ -4,9 +4,9 @@
 //! slipped past escaping still cannot run. Violations are reported to [`REPORT_PATH`] and
 //! logged.
 //!
-//! `'self'` stays in `script-src` (rather than `'strict-dynamic'`): the `modulepreload` link
-//! (`app::bundles`) carries no nonce, and nothing on this origin serves a script a user could write (JSON answers
-//! are `nosniff`, no uploads).
+//! `'self'` stays in `script-src` (rather than `'strict-dynamic'`): the loader imports the bundle
+//! from `/pkg`, and nothing on this origin serves a script a user could write (JSON answers are
+//! `nosniff`, no uploads).
 
 use std::{
     sync::{

@@ -522,28 +522,17 @@ async fn a_session_the_store_cannot_save_is_answered_as_the_database_unavailable
     );
 }
 
-/// Pages preload the JS and the WASM (at low priority: the first paint does not wait for them)
-/// and start the islands from one inline script, with the page's nonce on the script only (a
-/// link's `crossorigin` is a CORS mode, not a nonce).
+/// Pages start the islands from one inline script that carries the page's nonce (as every script
+/// of the page does), and preload nothing: the bundles are fetched once the page is idle, after
+/// its first paint.
 #[sqlx::test]
-async fn pages_preload_their_bundles_and_start_the_islands(pool: PgPool) {
+async fn pages_start_the_islands_from_one_script_after_they_paint(pool: PgPool) {
     let mut client = crate::helpers::Client::new(pool);
     for uri in ["/sign-in", "/status"] {
         let reply = client.get(uri).await;
         let nonce = page_nonce(&reply.headers);
         let body = &reply.body;
-        assert!(
-            body.contains(
-                r#"<link rel="modulepreload" href="/pkg/portal.js" fetchpriority="low">"#
-            ),
-            "{uri}: {body}"
-        );
-        assert!(
-            body.contains(
-                r#"<link rel="preload" href="/pkg/portal.wasm" as="fetch" type="application/wasm" crossorigin="anonymous" fetchpriority="low">"#
-            ),
-            "{uri}: {body}"
-        );
+        assert!(!body.contains("preload"), "{uri}: {body}");
         assert!(
             body.contains(&format!(r#"<script type="module" nonce="{nonce}">("#))
                 && body.contains(r#")("/pkg/portal.js", "/pkg/portal.wasm");</script>"#),
